@@ -1,0 +1,14 @@
+//! terraform-provider-queuescale: a Terraform provider that scales ECS services on their
+//! SQS backlog with Application Auto Scaling and CloudWatch metric-math alarms.
+//!
+//! Layers, top to bottom: [`plugin`] (go-plugin transport), [`tfplugin`] (protocol SDK),
+//! [`provider`] with [`resources`], [`data_sources`] and [`functions`], then [`scaling`]
+//! (pure domain logic) and `aws` (API access).
+
+pub mod data_sources;
+pub mod functions;
+pub mod plugin;
+pub mod provider;
+pub mod resources;
+pub mod scaling;
+pub mod tfplugin;
