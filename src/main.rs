@@ -1,0 +1,53 @@
+//! The `terraform-provider-queuescale` binary: started by Terraform as a plugin, or by a
+//! person with `--debug` to serve a provider Terraform can attach to.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use terraform_provider_queuescale::plugin::{self, PluginEnv};
+use terraform_provider_queuescale::provider::Queuescale;
+
+/// Terraform provider for queue-driven ECS scaling.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Serve without Terraform starting the process: print a TF_REATTACH_PROVIDERS value
+    /// and serve until interrupted.
+    #[arg(long)]
+    debug: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("terraform-provider-queuescale: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cli.debug {
+        plugin::log::init(
+            plugin::log::level_from_env(
+                std::env::var("TF_LOG_PROVIDER").ok().as_deref(),
+                std::env::var("TF_LOG").ok().as_deref().or(Some("INFO")),
+            ),
+            false,
+        );
+        return match runtime.block_on(plugin::serve_debug(Queuescale)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("terraform-provider-queuescale: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    plugin::serve::init_plugin_logging();
+    let code = runtime.block_on(plugin::serve(Queuescale, PluginEnv::from_process()));
+    // Background tasks (idle streams, signal watchers) must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
+}

@@ -1,0 +1,5 @@
+//! Pure scaling logic: no I/O, no Terraform or AWS SDK types. What the resources compile
+//! into AWS objects is decided here.
+
+pub mod backlog;
+pub mod steps;
