@@ -120,6 +120,8 @@ async fn serve_checked<P: Provider>(provider: P, env: &PluginEnv) -> Result<(), 
     };
     let shutdown = CancellationToken::new();
     let router = router(provider, &shutdown).await;
+    // Before the handshake line: from then on Terraform may forward a Ctrl-C.
+    ignore_interrupts(shutdown.clone());
     {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -130,7 +132,6 @@ async fn serve_checked<P: Provider>(provider: P, env: &PluginEnv) -> Result<(), 
         out.flush()?;
     }
     tracing::info!(%addr, tls = mtls.is_some(), "plugin serving");
-    ignore_interrupts(shutdown.clone());
     let stopped = shutdown.clone();
     let signal = async move { stopped.cancelled().await };
     let server = async {
@@ -236,17 +237,22 @@ fn tls_incoming(
 
 /// Terraform forwards Ctrl-C to its plugins and then asks them to stop over gRPC;
 /// a plugin must not die of the signal itself. SIGTERM, by contrast, stops serving.
+///
+/// The handlers are installed before this returns (not on the spawned task's first
+/// poll), so a signal arriving right after the call is already handled.
 fn ignore_interrupts(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
     tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
         loop {
             tokio::select! {
-                r = tokio::signal::ctrl_c() => {
-                    if r.is_err() { return; }
+                r = interrupt.recv() => {
+                    if r.is_none() { return; }
                     tracing::debug!("interrupt received; waiting for Terraform to stop the provider");
                 }
                 _ = term.recv() => {
