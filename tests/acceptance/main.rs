@@ -1,0 +1,64 @@
+//! Acceptance tests: the real `terraform` binary drives the provider built by this crate.
+//!
+//! They run when `TF_ACC=1` (`make test` sets it); otherwise each trial is listed as
+//! ignored. With `TF_ACC=1`, a missing Terraform or emulator fails the trial. Every
+//! scenario runs under Terraform 1.0.3 and, when it is newer, the `terraform` on PATH.
+//!
+//! `QUEUESCALE_ACC_KEEP=1` keeps work dirs and Terraform trace logs of failing trials.
+
+mod data_source;
+mod support;
+
+use libtest_mimic::{Arguments, Trial};
+use support::Case;
+use support::terraform::{TerraformBin, terraform_1_0, terraform_latest};
+
+fn cases() -> Vec<Case> {
+    let mut all = Vec::new();
+    all.extend(data_source::cases());
+    all
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Arguments::from_args();
+    support::terraform::init(support::terraform::Context {
+        provider_binary: env!("CARGO_BIN_EXE_terraform-provider-queuescale").into(),
+        scratch: env!("CARGO_TARGET_TMPDIR").into(),
+    });
+    let enabled = std::env::var("TF_ACC").is_ok_and(|v| !v.is_empty() && v != "0");
+    let versions: Vec<Option<TerraformBin>> = if enabled {
+        let mut v = vec![Some(terraform_1_0())];
+        if let Some(latest) = terraform_latest() {
+            v.push(Some(latest));
+        } else {
+            eprintln!("note: no terraform newer than 1.0.3 on PATH; running under 1.0.3 only");
+        }
+        v
+    } else {
+        vec![None]
+    };
+    let mut trials = Vec::new();
+    for case in cases() {
+        for tf in &versions {
+            match tf {
+                Some(tf) if tf.version >= case.min_version => {
+                    let tf = tf.clone();
+                    let run = case.run;
+                    trials.push(Trial::test(
+                        format!("{} [terraform {}]", case.name, tf.version_string()),
+                        move || {
+                            run(&tf);
+                            Ok(())
+                        },
+                    ));
+                }
+                Some(_) => {}
+                None => trials.push(
+                    Trial::test(format!("{} [TF_ACC not set]", case.name), || Ok(()))
+                        .with_ignored_flag(true),
+                ),
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
