@@ -36,6 +36,7 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
         };
     }
     let mut planned = proposed.clone();
+    follow_config_for_single_blocks(&schema.block, &mut planned, config);
     apply_defaults(&schema.block, &mut planned, config);
     if prior.is_null() || !planned.semantically_equal(prior) {
         mark_computed_unknown(&schema.block, &mut planned, config);
@@ -56,6 +57,17 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
     SchemaPlan {
         planned,
         requires_replace,
+    }
+}
+
+/// Blocks are never computed, so a single nested block exists in the plan exactly when it
+/// exists in configuration. (Terraform 1.0 proposes the prior block even after it was
+/// removed from configuration.)
+fn follow_config_for_single_blocks(block: &Block, value: &mut Value, config: &Value) {
+    for nb in &block.blocks {
+        if nb.nesting == Nesting::Single && config.get(&nb.name).is_null() && !config.is_unknown() {
+            value.set(&nb.name, Value::Null);
+        }
     }
 }
 
@@ -257,6 +269,30 @@ mod tests {
             p.planned.get("step").elements()[0].get("weight"),
             &Value::int(1)
         );
+    }
+
+    #[test]
+    fn a_removed_single_block_is_planned_absent_even_when_proposed() {
+        let schema = Schema::new(
+            Block::new(vec![Attribute::optional("a", Type::String)]).with_blocks(vec![
+                NestedBlock::new(
+                    "opts",
+                    Nesting::Single,
+                    Block::new(vec![Attribute::with_default(
+                        "on",
+                        Type::Bool,
+                        Value::Bool(false),
+                    )]),
+                ),
+            ]),
+        );
+        let prior = Value::object([
+            ("a", Value::Null),
+            ("opts", Value::object([("on", Value::Bool(true))])),
+        ]);
+        let config = Value::object([("a", Value::Null), ("opts", Value::Null)]);
+        let p = plan(&schema, &prior, &prior, &config);
+        assert!(p.planned.get("opts").is_null());
     }
 
     #[test]
