@@ -5,6 +5,7 @@
 //! [`provider`] with [`resources`], [`data_sources`] and [`functions`], then [`scaling`]
 //! (pure domain logic) and `aws` (API access).
 
+pub mod aws;
 pub mod data_sources;
 pub mod functions;
 pub mod plugin;

@@ -2,4 +2,5 @@
 //! into AWS objects is decided here.
 
 pub mod backlog;
+pub mod model;
 pub mod steps;
