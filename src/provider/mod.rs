@@ -14,6 +14,7 @@ pub use client::Clients;
 
 use crate::data_sources::backlog_target::BacklogTarget;
 use crate::functions::backlog_target::BacklogTargetFn;
+use crate::resources::scalable_target::ScalableTarget;
 use crate::tfplugin::{
     ConfigureRequest, DataSource, Diagnostics, Function, Provider, Resource, Schema, Value,
 };
@@ -66,7 +67,7 @@ impl Provider for Queuescale {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Clients>>> {
-        Vec::new()
+        vec![Arc::new(ScalableTarget)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Clients>>> {
