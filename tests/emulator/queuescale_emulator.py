@@ -36,13 +36,20 @@ Control endpoints (JSON in, JSON out)::
     GET    /_queuescale/faults        -> 200 {"faults": [<fault>, ...]}
     DELETE /_queuescale/faults        -> 200 {"deleted": N}
     DELETE /_queuescale/faults/<id>   -> 200 {"deleted": 1} or 404
+    GET    /_queuescale/requests/<access key id>
+                                      -> 200 {"requests": {"service:Operation": N, ...}}
+    DELETE /_queuescale/requests/<access key id>  -> 200 {"deleted": 1}
+
+Requests are counted per SigV4 access key id, so a caller using its own key sees
+exactly the API calls it caused (the benchmarks count calls per operation so).
 
 A fault spec is ``{"operation": "RegisterScalableTarget", "error":
 "ThrottlingException", "status": 400, "message": "Rate exceeded", "count": 2}``.
 Only ``operation`` and ``error`` are required; ``status`` defaults to 400 and
 ``message`` to the error code.  Optional: ``"count"`` (a positive int),
 ``"rate"`` (0 < rate <= 1), ``"seed"`` (int, makes ``rate`` reproducible),
-``"match"`` (a substring the request body must contain) and ``"service"``
+``"match"`` (a substring the request body must contain), ``"access_key"`` (the
+SigV4 access key id that must have signed the request) and ``"service"``
 (the SigV4 signing name, e.g. ``application-autoscaling``, ``monitoring`` --
 ``cloudwatch`` is accepted for it -- ``sqs``, ``ecs``, ``sts``).  A <fault>
 is the spec with every field filled in plus ``"id"``, ``"fired"`` (how many
@@ -285,7 +292,7 @@ PROTOCOL_QUERY = "query"
 PROTOCOL_OTHER = "other"
 
 _CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/]+)$")
-_SIGV4_SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/aws4_request")
+_SIGV4_SCOPE = re.compile(r"Credential=([^/,]+)/\d{8}/[^/,]+/([^/,]+)/aws4_request")
 
 
 @dataclass(frozen=True)
@@ -299,6 +306,7 @@ class AwsRequest:
     json_version: str  # "1.0" or "1.1"; meaningful for PROTOCOL_JSON only
     query_mode: bool  # the client sent x-amzn-query-mode: true
     body: bytes
+    access_key: str | None = None  # the SigV4 access key id that signed the request
 
     def body_contains(self, needle: str) -> bool:
         """True if ``needle`` occurs in the body, raw or (for forms) decoded."""
@@ -315,7 +323,8 @@ def classify_request(environ: dict[str, Any], body: bytes) -> AwsRequest:
     content_type = environ.get("CONTENT_TYPE", "")
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     scope = _SIGV4_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    signing_name = scope.group(1).lower() if scope else None
+    signing_name = scope.group(2).lower() if scope else None
+    access_key = scope.group(1) if scope else None
     query_mode = environ.get("HTTP_X_AMZN_QUERY_MODE", "").lower() == "true"
     cbor_path = _CBOR_PATH.match(environ.get("PATH_INFO", ""))
     protocol, operation, service_id, json_version = PROTOCOL_OTHER, None, None, "1.0"
@@ -333,7 +342,9 @@ def classify_request(environ: dict[str, Any], body: bytes) -> AwsRequest:
             form.update(parse_qs(body.decode("utf-8", "replace")))
         if "Action" in form:
             protocol, operation = PROTOCOL_QUERY, form["Action"][0]
-    return AwsRequest(protocol, operation, service_id, signing_name, json_version, query_mode, body)
+    return AwsRequest(
+        protocol, operation, service_id, signing_name, json_version, query_mode, body, access_key
+    )
 
 
 def aws_error_response(request: AwsRequest, code: str, message: str, status: int) -> Response:
@@ -405,6 +416,7 @@ class Fault:
     seed: int | None
     match: str | None
     service: str | None
+    access_key: str | None = None
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -423,6 +435,7 @@ class Fault:
             "seed",
             "match",
             "service",
+            "access_key",
         }
         if unknown:
             raise FaultSpecError(f"unknown fault fields: {sorted(unknown)}")
@@ -449,7 +462,8 @@ class Fault:
         if seed is not None and not _is_int(seed):
             raise FaultSpecError('"seed" must be an integer')
         match, service = spec.get("match"), spec.get("service")
-        for name, value in (("match", match), ("service", service)):
+        access_key = spec.get("access_key")
+        for name, value in (("match", match), ("service", service), ("access_key", access_key)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise FaultSpecError(f'"{name}" must be a non-empty string')
         if service is not None:
@@ -465,6 +479,7 @@ class Fault:
             seed=seed,
             match=match,
             service=service,
+            access_key=access_key,
             rng=random.Random(seed),
         )
 
@@ -474,6 +489,7 @@ class Fault:
             request.operation == self.operation
             and (self.service is None or request.signing_name == self.service)
             and (self.match is None or request.body_contains(self.match))
+            and (self.access_key is None or request.access_key == self.access_key)
         )
 
     @property
@@ -494,6 +510,7 @@ class Fault:
             "rate": self.rate,
             "seed": self.seed,
             "match": self.match,
+            "access_key": self.access_key,
             "fired": self.fired,
             "remaining": None if self.count is None else self.count - self.fired,
         }
@@ -1293,6 +1310,8 @@ class EmulatorApp:
         self._faults = faults
         self._bridge = RpcV2CborBridge()
         self._backend_lock = threading.Lock()
+        self._counts: dict[str, dict[str, int]] = {}
+        self._counts_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request."""
@@ -1310,6 +1329,7 @@ class EmulatorApp:
         """Serve an AWS API request: inject a fault or pass it on to moto."""
         body = _read_body(environ)
         request = classify_request(environ, body)
+        self._count(request)
         fault = self._faults.take(request)
         if fault is not None:
             LOG.info("injected %s into %s (fault %s)", fault.error, request.operation, fault.id)
@@ -1321,6 +1341,15 @@ class EmulatorApp:
         except CborRequestError as error:
             return aws_error_response(request, "SerializationException", str(error), 400)
         return self._bridge.to_cbor_response(request, self._call_moto(json_environ, request))
+
+    def _count(self, request: AwsRequest) -> None:
+        """Count the request under its access key, as ``service:Operation``."""
+        if request.access_key is None or request.operation is None:
+            return
+        key = f"{request.signing_name}:{request.operation}"
+        with self._counts_lock:
+            per_key = self._counts.setdefault(request.access_key, {})
+            per_key[key] = per_key.get(key, 0) + 1
 
     def _call_moto(self, environ: dict[str, Any], request: AwsRequest) -> Response:
         """Run moto's app on ``environ`` and collect its complete response."""
@@ -1356,6 +1385,15 @@ class EmulatorApp:
                     return _json_response(400, {"error": str(error)})
                 self._faults.add(fault)
                 return _json_response(200, fault.describe())
+            return _json_response(405, {"error": f"{method} is not allowed on {path}"})
+        if path.startswith("requests/"):
+            access_key = path[len("requests/") :]
+            with self._counts_lock:
+                if method == "GET":
+                    return _json_response(200, {"requests": dict(self._counts.get(access_key, {}))})
+                if method == "DELETE":
+                    self._counts.pop(access_key, None)
+                    return _json_response(200, {"deleted": 1})
             return _json_response(405, {"error": f"{method} is not allowed on {path}"})
         if path.startswith("faults/") and method == "DELETE":
             fault_id = path[len("faults/") :]

@@ -135,13 +135,13 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def aws_client(service: str, session: Any = None) -> Any:
+def aws_client(service: str, session: Any = None, access_key: str = "test") -> Any:
     """A boto3 client for the shared emulator that never retries."""
     return (session or boto3.Session()).client(
         service,
         endpoint_url=EMULATOR.url,
         region_name=REGION,
-        aws_access_key_id="test",
+        aws_access_key_id=access_key,
         aws_secret_access_key="test",
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
@@ -1155,6 +1155,32 @@ class FaultInjectionTest(AasTestCase):
         with self.assertRaises(ClientError):
             self.register(hit)
         self.assertEqual(self.fault_state(fault["id"])["fired"], 1)
+
+    def test_access_key_filter_hits_only_requests_signed_with_that_key(self) -> None:
+        self.add_fault(
+            operation="GetCallerIdentity",
+            error="InvalidClientTokenId",
+            status=403,
+            access_key="AKIAQSREJECTED000001",
+        )
+        self.assertIn("Account", aws_client("sts").get_caller_identity())
+        rejected = aws_client("sts", access_key="AKIAQSREJECTED000001")
+        with self.assertRaises(ClientError) as caught:
+            rejected.get_caller_identity()
+        self.assertEqual(error_code(caught), "InvalidClientTokenId")
+
+    def test_requests_are_counted_per_access_key(self) -> None:
+        key = "AKIAQSCOUNTED0000001"
+        self.addCleanup(control, "DELETE", f"requests/{key}")
+        sts = aws_client("sts", access_key=key)
+        sts.get_caller_identity()
+        sts.get_caller_identity()
+        aws_client("sqs", access_key=key).list_queues()
+        status, counts = control("GET", f"requests/{key}")
+        self.assertEqual(status, 200)
+        self.assertEqual(counts["requests"], {"sts:GetCallerIdentity": 2, "sqs:ListQueues": 1})
+        control("DELETE", f"requests/{key}")
+        self.assertEqual(control("GET", f"requests/{key}")[1]["requests"], {})
 
     def test_service_filter_uses_the_signing_name(self) -> None:
         resource_id = self.service()
