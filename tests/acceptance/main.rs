@@ -5,8 +5,13 @@
 //! scenario runs under Terraform 1.0.3 and, when it is newer, the `terraform` on PATH.
 //!
 //! `QUEUESCALE_ACC_KEEP=1` keeps work dirs and Terraform trace logs of failing trials.
+//! `QUEUESCALE_ACC_ENDPOINT=URL` (or `aws`) runs against an external endpoint instead of
+//! the embedded emulator, sweeping leftovers named `qsacc-…` first;
+//! `QUEUESCALE_SWEEP_ONLY=1` only sweeps.
 
 mod data_source;
+mod provider_config;
+mod scalable_target;
 mod support;
 
 use libtest_mimic::{Arguments, Trial};
@@ -16,6 +21,8 @@ use support::terraform::{TerraformBin, terraform_1_0, terraform_latest};
 fn cases() -> Vec<Case> {
     let mut all = Vec::new();
     all.extend(data_source::cases());
+    all.extend(scalable_target::cases());
+    all.extend(provider_config::cases());
     all
 }
 
@@ -26,6 +33,20 @@ fn main() -> std::process::ExitCode {
         scratch: env!("CARGO_TARGET_TMPDIR").into(),
     });
     let enabled = std::env::var("TF_ACC").is_ok_and(|v| !v.is_empty() && v != "0");
+    let external = std::env::var("QUEUESCALE_ACC_ENDPOINT").is_ok_and(|v| !v.is_empty());
+    if std::env::var_os("QUEUESCALE_SWEEP_ONLY").is_some() {
+        eprintln!(
+            "sweeper: deleted {} leftover objects",
+            support::aws::sweep()
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
+    if enabled && external {
+        eprintln!(
+            "sweeper: deleted {} leftover objects before the run",
+            support::aws::sweep()
+        );
+    }
     let versions: Vec<Option<TerraformBin>> = if enabled {
         let mut v = vec![Some(terraform_1_0())];
         if let Some(latest) = terraform_latest() {
@@ -41,6 +62,17 @@ fn main() -> std::process::ExitCode {
     for case in cases() {
         for tf in &versions {
             match tf {
+                Some(tf) if case.embedded_only && external => trials.push(
+                    Trial::test(
+                        format!(
+                            "{} [terraform {}] [needs the embedded emulator]",
+                            case.name,
+                            tf.version_string()
+                        ),
+                        || Ok(()),
+                    )
+                    .with_ignored_flag(true),
+                ),
                 Some(tf) if tf.version >= case.min_version => {
                     let tf = tf.clone();
                     let run = case.run;

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod aws;
+pub mod emulator;
 pub mod terraform;
 
 /// One acceptance scenario, run once per Terraform version.
@@ -13,6 +15,9 @@ pub struct Case {
     pub run: fn(&terraform::TerraformBin),
     /// Lowest Terraform version the scenario needs.
     pub min_version: (u32, u32, u32),
+    /// Needs the embedded emulator (fault injection); listed as ignored, with the reason
+    /// in its name, when tests run against an external endpoint.
+    pub embedded_only: bool,
 }
 
 impl Case {
@@ -22,6 +27,7 @@ impl Case {
             name,
             run,
             min_version: (1, 0, 0),
+            embedded_only: false,
         }
     }
 
@@ -30,4 +36,30 @@ impl Case {
         self.min_version = version;
         self
     }
+}
+
+impl Case {
+    /// Marks the scenario as needing the embedded emulator.
+    pub const fn embedded_only(mut self) -> Case {
+        self.embedded_only = true;
+        self
+    }
+}
+
+/// A work dir for `label` whose Terraform runs reach the test AWS backend.
+pub fn aws_workspace(tf: &terraform::TerraformBin, label: &str) -> terraform::Workspace {
+    let mut ws = terraform::Workspace::new(tf, label);
+    for (k, v) in aws::terraform_env() {
+        ws.env(&k, &v);
+    }
+    ws
+}
+
+/// `terraform { required_providers … }` plus an empty provider block: the environment
+/// supplies region, credentials and endpoint.
+pub fn provider_header() -> String {
+    format!(
+        "{}provider \"queuescale\" {{}}\n",
+        terraform::required_providers()
+    )
 }

@@ -200,7 +200,7 @@ pub struct Workspace {
     /// The directory (kept on failure when `QUEUESCALE_ACC_KEEP` is set).
     pub dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
-    env: Vec<(String, String)>,
+    env: Vec<(String, Option<String>)>,
     label: String,
     step: std::cell::Cell<u32>,
 }
@@ -224,7 +224,13 @@ impl Workspace {
 
     /// Adds an environment variable for every command.
     pub fn env(&mut self, key: &str, value: &str) -> &mut Workspace {
-        self.env.push((key.to_owned(), value.to_owned()));
+        self.env.push((key.to_owned(), Some(value.to_owned())));
+        self
+    }
+
+    /// Removes an environment variable (inherited or added) for every command.
+    pub fn unset_env(&mut self, key: &str) -> &mut Workspace {
+        self.env.push((key.to_owned(), None));
         self
     }
 
@@ -254,7 +260,10 @@ impl Workspace {
             );
         }
         for (k, v) in &self.env {
-            cmd.env(k, v);
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
         }
         for (k, v) in extra {
             cmd.env(k, v);

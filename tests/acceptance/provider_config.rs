@@ -1,0 +1,207 @@
+//! The provider block: endpoints, credentials and their errors, configuration unknown
+//! at plan time, and secrets kept out of logs.
+
+use serde_json::json;
+
+use crate::support::aws::{self, ServiceFixture, unique_prefix};
+use crate::support::emulator::{Fault, backend};
+use crate::support::terraform::{TerraformBin, required_providers};
+use crate::support::{Case, aws_workspace, provider_header};
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "provider_endpoints_block_overrides_the_environment",
+            endpoints_block,
+        )
+        .embedded_only(),
+        Case::new(
+            "provider_rejected_credentials_are_named_without_secrets",
+            rejected_credentials,
+        )
+        .embedded_only(),
+        Case::new(
+            "provider_without_credentials_says_what_it_tried",
+            no_credentials,
+        ),
+        Case::new(
+            "provider_configuration_unknown_at_plan_is_deferred",
+            unknown_at_plan,
+        ),
+        Case::new(
+            "provider_secrets_never_reach_the_provider_log",
+            secrets_not_logged,
+        ),
+    ]
+}
+
+fn target(name: &str, f: &ServiceFixture, provider: &str) -> String {
+    format!(
+        "resource \"queuescale_scalable_target\" \"{name}\" {{\n  {provider}cluster_name = \"{}\"\n  \
+         service_name = \"{}\"\n  min_capacity = 0\n  max_capacity = 1\n}}\n",
+        f.cluster, f.service
+    )
+}
+
+fn endpoints_block(tf: &TerraformBin) {
+    let url = backend().endpoint().expect("an endpoint URL").to_owned();
+    let f = ServiceFixture::create(&unique_prefix("pc-endpoints"), false);
+    let mut ws = aws_workspace(tf, "pc-endpoints");
+    // The environment points nowhere; only the provider block can make this work.
+    ws.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+    let endpoints: String = ["applicationautoscaling", "cloudwatch", "ecs", "sqs", "sts"]
+        .iter()
+        .map(|s| format!("    {s} = \"{url}\"\n"))
+        .collect();
+    ws.write_config(&format!(
+        "{}provider \"queuescale\" {{\n  endpoints {{\n{endpoints}  }}\n}}\n{}",
+        required_providers(),
+        target("svc", &f, "")
+    ));
+    ws.init();
+    ws.apply();
+    assert!(aws::scalable_target(&f.resource_id()).is_some());
+    ws.destroy();
+}
+
+fn rejected_credentials(tf: &TerraformBin) {
+    let key = format!("AKIAQSACC{:011}", std::process::id());
+    let _fault = Fault::inject(json!({
+        "operation": "GetCallerIdentity",
+        "error": "InvalidClientTokenId",
+        "message": "The security token included in the request is invalid.",
+        "status": 403,
+        "access_key": key,
+    }));
+    let mut ws = aws_workspace(tf, "pc-rejected");
+    ws.unset_env("AWS_ACCESS_KEY_ID")
+        .unset_env("AWS_SECRET_ACCESS_KEY");
+    ws.write_config(&format!(
+        "{}provider \"queuescale\" {{\n  access_key = \"{key}\"\n  secret_key = \"qsacc-very-secret\"\n}}\n\
+         resource \"queuescale_scalable_target\" \"svc\" {{\n  cluster_name = \"c\"\n  \
+         service_name = \"s\"\n  min_capacity = 0\n  max_capacity = 1\n}}\n",
+        required_providers()
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr.contains("AWS rejected the credentials"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.stderr.contains("access_key AKIA…"),
+        "names the source with a masked key:\n{}",
+        r.text()
+    );
+    assert!(r.stderr.contains("InvalidClientTokenId"), "{}", r.text());
+    assert!(
+        !r.stderr.contains(&key) && !r.stderr.contains("qsacc-very-secret"),
+        "{}",
+        r.text()
+    );
+}
+
+fn no_credentials(tf: &TerraformBin) {
+    let mut ws = aws_workspace(tf, "pc-nocreds");
+    ws.unset_env("AWS_ACCESS_KEY_ID")
+        .unset_env("AWS_SECRET_ACCESS_KEY")
+        .unset_env("AWS_SESSION_TOKEN")
+        .unset_env("AWS_PROFILE")
+        .unset_env("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .unset_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .unset_env("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/qsacc/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/qsacc/credentials",
+        )
+        .env("AWS_REGION", "us-east-1");
+    ws.write_config(&format!(
+        "{}resource \"queuescale_scalable_target\" \"svc\" {{\n  cluster_name = \"c\"\n  \
+         service_name = \"s\"\n  min_capacity = 0\n  max_capacity = 1\n}}\n",
+        provider_header()
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr.contains("no usable AWS credentials"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        r.stderr.contains("tried the default chain"),
+        "says which sources were tried:\n{}",
+        r.text()
+    );
+}
+
+fn unknown_at_plan(tf: &TerraformBin) {
+    let a = ServiceFixture::create(&unique_prefix("pc-late-a"), false);
+    let b = ServiceFixture::create(&unique_prefix("pc-late-b"), false);
+    let ws = aws_workspace(tf, "pc-late");
+    ws.write_config(&format!(
+        "{}
+# Configured from another resource: unknown until that resource exists.
+provider \"queuescale\" {{
+  alias  = \"late\"
+  region = element(split(\":\", queuescale_scalable_target.a.arn), 3)
+}}
+{}{}",
+        provider_header(),
+        target("a", &a, ""),
+        target("b", &b, "provider = queuescale.late\n  ")
+    ));
+    ws.init();
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    assert!(
+        plan.stdout
+            .contains("queuescale_scalable_target.b will be created"),
+        "{}",
+        plan.text()
+    );
+    ws.apply();
+    assert!(aws::scalable_target(&b.resource_id()).is_some());
+    ws.assert_plan_empty();
+    ws.destroy();
+}
+
+fn secrets_not_logged(tf: &TerraformBin) {
+    let ws = aws_workspace(tf, "pc-secrets");
+    ws.write_config(&format!(
+        "{}provider \"queuescale\" {{\n  access_key = \"AKIAQSACCSECRETTEST1\"\n  \
+         secret_key = \"qsacc-secret-key-value\"\n  token = \"qsacc-session-token-value\"\n  \
+         skip_credentials_validation = true\n}}\n\
+         data \"queuescale_backlog_target\" \"t\" {{\n  acceptable_latency_seconds = 10\n  \
+         average_processing_seconds = 1\n}}\n",
+        required_providers()
+    ));
+    ws.init();
+    let r = ws.run_with(
+        &["plan", "-input=false", "-no-color"],
+        &[("TF_LOG", "trace")],
+    );
+    assert_eq!(r.code, 0, "{}", r.text());
+    let ours: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-queuescale"))
+        .collect();
+    assert!(
+        ours.iter().any(|l| l.contains("configuring")),
+        "the provider logged its configuration step"
+    );
+    for secret in [
+        "qsacc-secret-key-value",
+        "qsacc-session-token-value",
+        "AKIAQSACCSECRETTEST1",
+    ] {
+        assert!(
+            !ours.iter().any(|l| l.contains(secret)),
+            "{secret} appeared in the provider log"
+        );
+    }
+}

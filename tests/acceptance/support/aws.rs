@@ -1,0 +1,336 @@
+//! AWS access for the tests themselves: clients, fixtures made through the SDK (a queue,
+//! an ECS cluster, task definition and service — what a user's own stack would have),
+//! checks that use the provider's own finders, and the sweeper.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
+use terraform_provider_queuescale::aws as qs;
+use terraform_provider_queuescale::scaling::model::service_resource_id;
+
+use super::emulator::{Backend, backend};
+
+/// Prefix of every name a test creates (the sweeper deletes what carries it).
+pub const PREFIX: &str = "qsacc-";
+
+/// The region tests use against an emulator.
+pub const REGION: &str = "us-east-1";
+
+/// Runs a future to completion on a shared runtime.
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+    .block_on(f)
+}
+
+/// A unique name prefix for one test: `qsacc-<label>-<n>` (short enough for every AWS
+/// name limit once suffixed).
+pub fn unique_prefix(label: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let salt = std::process::id() % 10_000;
+    format!("{PREFIX}{label}-{salt}{n:02}")
+}
+
+/// SDK clients for the backend.
+pub struct Clients {
+    /// Application Auto Scaling.
+    pub aas: aws_sdk_applicationautoscaling::Client,
+    /// CloudWatch.
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// ECS.
+    pub ecs: aws_sdk_ecs::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+/// Shared clients.
+pub fn clients() -> &'static Clients {
+    static CLIENTS: OnceLock<Clients> = OnceLock::new();
+    CLIENTS.get_or_init(|| {
+        let backend = backend();
+        let sdk = block_on(async {
+            let mut loader = aws_config::defaults(BehaviorVersion::latest());
+            if let Backend::Embedded(url) = backend {
+                loader = loader
+                    .region(Region::new(REGION))
+                    .endpoint_url(url)
+                    .credentials_provider(Credentials::new(
+                        "testing", "testing", None, None, "tests",
+                    ));
+            } else if let Some(url) = backend.endpoint() {
+                loader = loader.endpoint_url(url);
+            }
+            loader.load().await
+        });
+        Clients {
+            aas: aws_sdk_applicationautoscaling::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
+            ecs: aws_sdk_ecs::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+        }
+    })
+}
+
+/// Environment for Terraform (and so the provider) to reach the backend. Against the
+/// emulator: fixed test credentials, no shared files, no instance metadata.
+pub fn terraform_env() -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    match backend() {
+        Backend::Embedded(url) => {
+            for (k, v) in [
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_REGION", REGION),
+                ("AWS_ENDPOINT_URL", url.as_str()),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("AWS_CONFIG_FILE", "/nonexistent/queuescale-tests/config"),
+                (
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                    "/nonexistent/queuescale-tests/credentials",
+                ),
+            ] {
+                env.push((k.to_owned(), v.to_owned()));
+            }
+        }
+        Backend::External(Some(url)) => env.push(("AWS_ENDPOINT_URL".into(), url.clone())),
+        Backend::External(None) => {}
+    }
+    env
+}
+
+/// A queue and an ECS service to scale, deleted (best effort) when dropped.
+pub struct ServiceFixture {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+    /// Queue name.
+    pub queue: String,
+}
+
+impl ServiceFixture {
+    /// Creates a standard queue `<prefix>-jobs` (or FIFO with `.fifo`) and service
+    /// `<prefix>-worker` in cluster `<prefix>` with desired count 0.
+    pub fn create(prefix: &str, fifo: bool) -> ServiceFixture {
+        let f = ServiceFixture {
+            cluster: prefix.to_owned(),
+            service: format!("{prefix}-worker"),
+            queue: if fifo {
+                format!("{prefix}-jobs.fifo")
+            } else {
+                format!("{prefix}-jobs")
+            },
+        };
+        let c = clients();
+        block_on(async {
+            let mut q = c.sqs.create_queue().queue_name(&f.queue);
+            if fifo {
+                q = q.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+            }
+            q.send().await.expect("create queue");
+            c.ecs
+                .create_cluster()
+                .cluster_name(&f.cluster)
+                .send()
+                .await
+                .expect("create cluster");
+            let container = aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("worker")
+                .image("public.ecr.aws/docker/library/busybox:latest")
+                .memory(128)
+                .essential(true)
+                .build();
+            c.ecs
+                .register_task_definition()
+                .family(&f.service)
+                .container_definitions(container)
+                .send()
+                .await
+                .expect("register task definition");
+            c.ecs
+                .create_service()
+                .cluster(&f.cluster)
+                .service_name(&f.service)
+                .task_definition(&f.service)
+                .desired_count(0)
+                .send()
+                .await
+                .expect("create service");
+        });
+        f
+    }
+
+    /// The AAS resource id of the service.
+    pub fn resource_id(&self) -> String {
+        service_resource_id(&self.cluster, &self.service)
+    }
+}
+
+impl Drop for ServiceFixture {
+    fn drop(&mut self) {
+        let c = clients();
+        block_on(async {
+            let _ = c
+                .ecs
+                .delete_service()
+                .cluster(&self.cluster)
+                .service(&self.service)
+                .force(true)
+                .send()
+                .await;
+            let _ = c.ecs.delete_cluster().cluster(&self.cluster).send().await;
+            if let Ok(url) = c.sqs.get_queue_url().queue_name(&self.queue).send().await
+                && let Some(u) = url.queue_url()
+            {
+                let _ = c.sqs.delete_queue().queue_url(u).send().await;
+            }
+        });
+    }
+}
+
+/// The scalable target of a service, if registered (through the provider's finder).
+pub fn scalable_target(resource_id: &str) -> Option<qs::app_autoscaling::ObservedTarget> {
+    block_on(async {
+        qs::optional(qs::app_autoscaling::find_scalable_target(&clients().aas, resource_id).await)
+    })
+    .expect("describe scalable targets")
+}
+
+/// Tags on a scalable target.
+pub fn target_tags(arn: &str) -> BTreeMap<String, String> {
+    block_on(qs::app_autoscaling::list_tags(&clients().aas, arn)).expect("list tags")
+}
+
+/// Every scaling policy of a target.
+pub fn policies(resource_id: &str) -> Vec<qs::app_autoscaling::ObservedPolicy> {
+    block_on(qs::app_autoscaling::list_scaling_policies(
+        &clients().aas,
+        resource_id,
+    ))
+    .expect("describe policies")
+}
+
+/// Alarms whose names start with `prefix`.
+pub fn alarms_with_prefix(prefix: &str) -> Vec<String> {
+    block_on(async {
+        clients()
+            .cloudwatch
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .send()
+            .await
+            .expect("describe alarms")
+            .metric_alarms()
+            .iter()
+            .filter_map(|a| a.alarm_name().map(str::to_owned))
+            .collect()
+    })
+}
+
+/// Changes a target's capacities behind Terraform's back.
+pub fn set_capacities(resource_id: &str, min: i32, max: i32) {
+    block_on(async {
+        clients()
+            .aas
+            .register_scalable_target()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .scalable_dimension(
+                aws_sdk_applicationautoscaling::types::ScalableDimension::EcsServiceDesiredCount,
+            )
+            .resource_id(resource_id)
+            .min_capacity(min)
+            .max_capacity(max)
+            .send()
+            .await
+            .expect("register scalable target");
+    });
+}
+
+/// Deregisters a target behind Terraform's back.
+pub fn deregister(resource_id: &str) {
+    block_on(qs::app_autoscaling::deregister_scalable_target(
+        &clients().aas,
+        resource_id,
+    ))
+    .expect("deregister");
+}
+
+/// Deletes everything carrying [`PREFIX`]: scalable targets (and so their policies),
+/// alarms, ECS services and clusters, queues. Returns how many objects it deleted.
+pub fn sweep() -> usize {
+    let c = clients();
+    block_on(async {
+        let mut deleted = 0;
+        let targets = c
+            .aas
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .unwrap_or_default();
+        for t in targets.iter().filter(|t| t.resource_id().contains(PREFIX)) {
+            if qs::app_autoscaling::deregister_scalable_target(&c.aas, t.resource_id())
+                .await
+                .is_ok()
+            {
+                deleted += 1;
+            }
+        }
+        let alarms = alarms_names_with_prefix(&c.cloudwatch).await;
+        deleted += alarms.len();
+        let _ = qs::cloudwatch::delete_alarms(&c.cloudwatch, &alarms).await;
+        if let Ok(list) = c.ecs.list_clusters().send().await {
+            for arn in list.cluster_arns().iter().filter(|a| a.contains(PREFIX)) {
+                if let Ok(svcs) = c.ecs.list_services().cluster(arn).send().await {
+                    for s in svcs.service_arns() {
+                        let _ = c
+                            .ecs
+                            .delete_service()
+                            .cluster(arn)
+                            .service(s)
+                            .force(true)
+                            .send()
+                            .await;
+                        deleted += 1;
+                    }
+                }
+                let _ = c.ecs.delete_cluster().cluster(arn).send().await;
+                deleted += 1;
+            }
+        }
+        if let Ok(qs_) = c.sqs.list_queues().queue_name_prefix(PREFIX).send().await {
+            for u in qs_.queue_urls() {
+                let _ = c.sqs.delete_queue().queue_url(u).send().await;
+                deleted += 1;
+            }
+        }
+        deleted
+    })
+}
+
+async fn alarms_names_with_prefix(cw: &aws_sdk_cloudwatch::Client) -> Vec<String> {
+    cw.describe_alarms()
+        .alarm_name_prefix(PREFIX)
+        .send()
+        .await
+        .map(|o| {
+            o.metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
