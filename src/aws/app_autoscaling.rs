@@ -15,7 +15,7 @@ use super::error::AwsError;
 use super::retry::{self, with_retries};
 use crate::scaling::model::{
     ECS_DESIRED_COUNT, Metric, MetricQuery, MetricStat, Policy, PolicyKind, QuerySource,
-    StepPolicy, Suspension, Target, TargetTrackingPolicy,
+    StepPolicy, Suspension, Target, TargetTrackingPolicy, parse_service_resource_id,
 };
 use crate::scaling::steps::{AdjustmentType, AggregationType, StepAdjustment};
 
@@ -91,20 +91,23 @@ pub async fn find_scalable_target(
 }
 
 /// Registers (or updates: the call is an upsert) a scalable target; `tags` apply only
-/// when it is created. Waits out a just-created service not yet visible to AAS and IAM
-/// propagation. Callers check first with [`super::ecs::find_service`] that the service
-/// exists, so a missing service fails at once with a clear error instead of after the wait.
+/// when it is created. When AAS says the ECS service does not exist, ECS is asked once:
+/// a service ECS does not have fails at once ([`AwsError::NotFound`] naming it); one
+/// that ECS has is waited for (it was just created), as are IAM permissions propagating.
 ///
 /// # Errors
-/// API errors, [`AwsError::Timeout`], [`AwsError::Stopped`].
+/// [`AwsError::NotFound`] for a missing service, API errors, [`AwsError::Timeout`],
+/// [`AwsError::Stopped`].
 pub async fn register_scalable_target(
     client: &Client,
+    ecs: &aws_sdk_ecs::Client,
     stop: &CancellationToken,
     target: &Target,
     tags: &BTreeMap<String, String>,
 ) -> Result<String, AwsError> {
     let action = "registering scalable target";
     let id = target.resource_id.as_str();
+    let checked_ecs = std::sync::atomic::AtomicBool::new(false);
     with_retries(
         &[retry::ECS_SERVICE_VISIBLE, retry::ROLE_PROPAGATION],
         stop,
@@ -129,11 +132,19 @@ pub async fn register_scalable_target(
             for (k, v) in tags {
                 req = req.tags(k, v);
             }
-            let out = req
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk(action, "scalable target", id, e, &[]))?;
-            Ok(out.scalable_target_arn().unwrap_or_default().to_owned())
+            match req.send().await {
+                Ok(out) => Ok(out.scalable_target_arn().unwrap_or_default().to_owned()),
+                Err(e) => {
+                    let err = AwsError::from_sdk(action, "scalable target", id, e, &[]);
+                    if (retry::ECS_SERVICE_VISIBLE.matches)(&err)
+                        && !checked_ecs.swap(true, std::sync::atomic::Ordering::SeqCst)
+                        && let Some((cluster, service)) = parse_service_resource_id(id)
+                    {
+                        super::ecs::find_service(ecs, cluster, service).await?;
+                    }
+                    Err(err)
+                }
+            }
         },
     )
     .await

@@ -10,7 +10,7 @@ use super::error::AwsError;
 /// [`AwsError::NotFound`] naming the service (or the cluster) when ECS does not have it,
 /// or has it only as INACTIVE (deleted); API errors.
 pub async fn find_service(client: &Client, cluster: &str, service: &str) -> Result<(), AwsError> {
-    let id = format!("{service} in cluster {cluster}");
+    let id = format!("{service:?} in cluster {cluster:?}");
     let out = client
         .describe_services()
         .cluster(cluster)

@@ -179,6 +179,26 @@ pub fn own_tags_from(
     }
 }
 
+/// Reports a registration failure; a missing ECS service is named, at `service_name`.
+pub fn report_register_error(diags: &mut Diagnostics, e: &aws::AwsError, region: &str) {
+    if let aws::AwsError::NotFound {
+        what: "ECS service",
+        id,
+    } = e
+    {
+        diags.error_at(
+            AttrPath::root("service_name"),
+            "ECS service not found",
+            format!(
+                "ECS service {id} does not exist (region {region}). Create the service first, \
+                 or check the names."
+            ),
+        );
+    } else {
+        aws_error(diags, e);
+    }
+}
+
 #[async_trait]
 impl Resource<Clients> for ScalableTarget {
     fn type_name(&self) -> &'static str {
@@ -234,25 +254,16 @@ impl Resource<Clients> for ScalableTarget {
             );
             return Value::Null;
         };
-        let (cluster, service) = parse_service_resource_id(&target.resource_id).unwrap_or_default();
-        if let Err(e) = aws::ecs::find_service(&client.ecs, cluster, service).await {
-            if e.is_not_found() {
-                diags.error_at(
-                    AttrPath::root("service_name"),
-                    "ECS service not found",
-                    format!(
-                        "ECS service {service:?} does not exist in cluster {cluster:?} (region {}). \
-                         Create the service first, or check the names.",
-                        client.region
-                    ),
-                );
-            } else {
-                aws_error(diags, &e);
-            }
-            return Value::Null;
-        }
         let all_tags = tags::merged(&client.default_tags, &own_tags(planned));
-        match aas::register_scalable_target(&client.aas, &client.stop, &target, &all_tags).await {
+        match aas::register_scalable_target(
+            &client.aas,
+            &client.ecs,
+            &client.stop,
+            &target,
+            &all_tags,
+        )
+        .await
+        {
             Ok(arn) => {
                 let mut state = planned.clone();
                 state.set("id", Value::from(target.resource_id.as_str()));
@@ -261,7 +272,7 @@ impl Resource<Clients> for ScalableTarget {
                 state
             }
             Err(e) => {
-                aws_error(diags, &e);
+                report_register_error(diags, &e, &client.region);
                 Value::Null
             }
         }
@@ -315,11 +326,16 @@ impl Resource<Clients> for ScalableTarget {
         };
         let mut state = prior.clone();
         if want != had {
-            if let Err(e) =
-                aas::register_scalable_target(&client.aas, &client.stop, &want, &BTreeMap::new())
-                    .await
-            {
-                aws_error(diags, &e);
+            let registered = aas::register_scalable_target(
+                &client.aas,
+                &client.ecs,
+                &client.stop,
+                &want,
+                &BTreeMap::new(),
+            )
+            .await;
+            if let Err(e) = registered {
+                report_register_error(diags, &e, &client.region);
                 return state;
             }
             for attr in ["min_capacity", "max_capacity", "suspended_state"] {
