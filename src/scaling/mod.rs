@@ -2,5 +2,6 @@
 //! into AWS objects is decided here.
 
 pub mod backlog;
+pub mod backlog_policy;
 pub mod model;
 pub mod steps;

@@ -1,0 +1,846 @@
+//! What `queuescale_sqs_backlog_scaling_policy` puts into AWS, decided without I/O.
+//!
+//! Three regimes that never overlap (see `docs/guides/how-it-scales.md`):
+//! - **tasks > 0 and backlog > 0**: target tracking on backlog ÷ running tasks. The
+//!   expression yields no datapoint outside this regime (2-argument `IF`), so target
+//!   tracking has no opinion there, and since it scales in proportionally and rounds up,
+//!   it never asks for 0 tasks while a message is waiting.
+//! - **tasks = 0 and backlog ≥ wake threshold**: a step policy sets the capacity to exactly
+//!   `wake_tasks`. An alarm in ALARM re-fires every minute, but "set to N" repeated is N:
+//!   this path cannot run away, and it stops as soon as a task runs.
+//! - **nothing visible, in flight or delayed for `idle_minutes`**: a step policy sets the
+//!   capacity to exactly 0 (clamped by AAS to the minimum capacity).
+
+use std::collections::BTreeMap;
+
+use super::model::{
+    Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, Policy,
+    PolicyKind, StepPolicy, Suspension, Target, TargetTrackingPolicy, service_resource_id,
+};
+use super::steps::{AdjustmentType, StepAdjustment};
+
+/// Where the running-task count comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskCountSource {
+    /// `AWS/ECS CPUUtilization` with statistic `SampleCount` (free; no data at 0 tasks).
+    CpuSampleCount,
+    /// `ECS/ContainerInsights RunningTaskCount` (needs Container Insights, billed).
+    ContainerInsights,
+}
+
+impl TaskCountSource {
+    /// The configuration spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskCountSource::CpuSampleCount => "cpu_sample_count",
+            TaskCountSource::ContainerInsights => "container_insights",
+        }
+    }
+
+    /// Parses the configuration spelling.
+    pub fn parse(s: &str) -> Option<TaskCountSource> {
+        [
+            TaskCountSource::CpuSampleCount,
+            TaskCountSource::ContainerInsights,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// The resource's configuration, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BacklogSpec {
+    /// Base of every name.
+    pub name: String,
+    /// SQS queue name (with `.fifo` for FIFO queues).
+    pub queue_name: String,
+    /// ECS cluster.
+    pub cluster: String,
+    /// ECS service.
+    pub service: String,
+    /// `Some((min, max))` when the resource owns the scalable target.
+    pub owned_capacity: Option<(i32, i32)>,
+    /// Backlog per task to keep, and where it came from.
+    pub target: BacklogTarget,
+    /// Count in-flight (received, not yet deleted) messages as backlog.
+    pub include_in_flight: bool,
+    /// Count delayed messages as backlog.
+    pub include_delayed: bool,
+    /// Seconds after a scale-out before another.
+    pub scale_out_cooldown: i32,
+    /// Seconds after a scale-in before another.
+    pub scale_in_cooldown: i32,
+    /// No scale-in at all (target tracking keeps its tasks; no drain to zero).
+    pub disable_scale_in: bool,
+    /// Waiting messages that wake a service at 0 tasks.
+    pub wake_threshold: f64,
+    /// Tasks to start when waking.
+    pub wake_tasks: i32,
+    /// Minutes with nothing visible, in flight or delayed before draining to 0.
+    pub idle_minutes: i32,
+    /// Running-task count source.
+    pub task_count: TaskCountSource,
+}
+
+/// The backlog per task to keep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BacklogTarget {
+    /// Given directly.
+    Explicit(f64),
+    /// Acceptable latency ÷ average processing time (seconds), as in source document 002.
+    Latency {
+        /// Acceptable latency, seconds.
+        latency: f64,
+        /// Average processing time per message, seconds.
+        processing: f64,
+    },
+}
+
+impl BacklogTarget {
+    /// The target value.
+    pub fn value(self) -> f64 {
+        match self {
+            BacklogTarget::Explicit(v) => v,
+            BacklogTarget::Latency {
+                latency,
+                processing,
+            } => super::backlog::round_significant(latency / processing, 10),
+        }
+    }
+
+    /// The sentence written into the wake alarm's description; [`BacklogTarget::parse`]
+    /// reads it back (so an import recovers how the target was given).
+    pub fn describe(self) -> String {
+        match self {
+            BacklogTarget::Explicit(v) => format!("Backlog target: {} per task.", fmt_number(v)),
+            BacklogTarget::Latency {
+                latency,
+                processing,
+            } => format!(
+                "Backlog target: {} per task (acceptable latency {} s / average processing {} s).",
+                fmt_number(self.value()),
+                fmt_number(latency),
+                fmt_number(processing)
+            ),
+        }
+    }
+
+    /// Recovers the target from a description written by [`BacklogTarget::describe`].
+    pub fn parse(description: &str) -> Option<BacklogTarget> {
+        let rest = &description[description.find("Backlog target: ")? + "Backlog target: ".len()..];
+        if let Some(i) = rest.find("(acceptable latency ") {
+            let after = &rest[i + "(acceptable latency ".len()..];
+            let (latency, after) = after.split_once(" s / average processing ")?;
+            let (processing, _) = after.split_once(" s)")?;
+            return Some(BacklogTarget::Latency {
+                latency: latency.parse().ok()?,
+                processing: processing.parse().ok()?,
+            });
+        }
+        let (value, _) = rest.split_once(" per task")?;
+        value.parse().ok().map(BacklogTarget::Explicit)
+    }
+}
+
+/// What each compiled object is for; fixes names and order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Purpose {
+    /// Target tracking on backlog per task.
+    BacklogPerTask,
+    /// 0 → `wake_tasks` when messages wait.
+    WakeFromZero,
+    /// → 0 after `idle_minutes` of nothing.
+    DrainToZero,
+}
+
+impl Purpose {
+    /// The name suffix and the `purpose` value shown in state.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Purpose::BacklogPerTask => "backlog-per-task",
+            Purpose::WakeFromZero => "wake-from-zero",
+            Purpose::DrainToZero => "drain-to-zero",
+        }
+    }
+
+    /// Parses [`Purpose::as_str`].
+    pub fn parse(s: &str) -> Option<Purpose> {
+        [
+            Purpose::BacklogPerTask,
+            Purpose::WakeFromZero,
+            Purpose::DrainToZero,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+
+    /// The policy or alarm name for resource `name`.
+    pub fn object_name(self, name: &str) -> String {
+        format!("{name}-{}", self.as_str())
+    }
+}
+
+/// Longest `name`: the longest suffix must still fit CloudWatch's 255-character alarm
+/// names and AAS's 256-character policy names.
+pub const MAX_NAME_LEN: usize = 255 - "-backlog-per-task".len();
+
+/// Everything the resource makes, in a fixed order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    /// The scalable target, when owned.
+    pub target: Option<Target>,
+    /// Policies by purpose (backlog, wake, drain unless scale-in is disabled).
+    pub policies: Vec<(Purpose, Policy)>,
+    /// Alarms by purpose (wake, drain unless scale-in is disabled); actions empty until
+    /// the policies exist.
+    pub alarms: Vec<(Purpose, Alarm)>,
+}
+
+/// One-minute periods: SQS and ECS publish per minute.
+const PERIOD: i32 = 60;
+
+fn sqs(queue: &str, name: &str) -> MetricStat {
+    MetricStat {
+        metric: Metric {
+            namespace: "AWS/SQS".into(),
+            name: name.into(),
+            dimensions: BTreeMap::from([("QueueName".to_owned(), queue.to_owned())]),
+        },
+        stat: "Maximum".into(),
+        period: Some(PERIOD),
+        unit: None,
+    }
+}
+
+fn tasks(spec: &BacklogSpec) -> MetricStat {
+    let dimensions = BTreeMap::from([
+        ("ClusterName".to_owned(), spec.cluster.clone()),
+        ("ServiceName".to_owned(), spec.service.clone()),
+    ]);
+    let (namespace, name, stat) = match spec.task_count {
+        TaskCountSource::CpuSampleCount => ("AWS/ECS", "CPUUtilization", "SampleCount"),
+        TaskCountSource::ContainerInsights => {
+            ("ECS/ContainerInsights", "RunningTaskCount", "Average")
+        }
+    };
+    MetricStat {
+        metric: Metric {
+            namespace: namespace.into(),
+            name: name.into(),
+            dimensions,
+        },
+        stat: stat.into(),
+        period: Some(PERIOD),
+        unit: None,
+    }
+}
+
+/// The SQS queries and the sum expression of the messages that count, for alarms
+/// (`period` set) or target tracking (`period` cleared).
+fn message_queries(
+    spec: &BacklogSpec,
+    in_flight: bool,
+    delayed: bool,
+    sum_id: &str,
+    sum_label: &str,
+) -> Vec<MetricQuery> {
+    let mut queries = vec![MetricQuery::metric(
+        "visible",
+        sqs(&spec.queue_name, "ApproximateNumberOfMessagesVisible"),
+        "Messages visible",
+    )];
+    let mut terms = vec!["visible"];
+    if in_flight {
+        queries.push(MetricQuery::metric(
+            "in_flight",
+            sqs(&spec.queue_name, "ApproximateNumberOfMessagesNotVisible"),
+            "Messages in flight",
+        ));
+        terms.push("in_flight");
+    }
+    if delayed {
+        queries.push(MetricQuery::metric(
+            "delayed",
+            sqs(&spec.queue_name, "ApproximateNumberOfMessagesDelayed"),
+            "Messages delayed",
+        ));
+        terms.push("delayed");
+    }
+    queries.push(MetricQuery::expression(
+        sum_id,
+        &terms.join(" + "),
+        sum_label,
+        false,
+    ));
+    queries
+}
+
+fn without_periods(mut queries: Vec<MetricQuery>) -> Vec<MetricQuery> {
+    for q in &mut queries {
+        if let super::model::QuerySource::Metric(ms) = &mut q.source {
+            ms.period = None;
+        }
+    }
+    queries
+}
+
+/// Compiles the spec into the objects to create.
+pub fn compile(spec: &BacklogSpec) -> Compiled {
+    let resource_id = service_resource_id(&spec.cluster, &spec.service);
+    let target = spec.owned_capacity.map(|(min, max)| Target {
+        resource_id: resource_id.clone(),
+        min_capacity: min,
+        max_capacity: max,
+        suspension: Suspension::default(),
+    });
+
+    // Target tracking: backlog per running task, only where both are positive.
+    let mut tt_metrics = message_queries(
+        spec,
+        spec.include_in_flight,
+        spec.include_delayed,
+        "backlog",
+        "Backlog",
+    );
+    tt_metrics.push(MetricQuery::metric("tasks", tasks(spec), "Running tasks"));
+    tt_metrics.push(MetricQuery::expression(
+        "backlog_per_task",
+        "IF(tasks > 0 AND backlog > 0, backlog / tasks)",
+        "Backlog per running task",
+        true,
+    ));
+    let backlog_policy = Policy {
+        name: Purpose::BacklogPerTask.object_name(&spec.name),
+        resource_id: resource_id.clone(),
+        kind: PolicyKind::TargetTracking(TargetTrackingPolicy {
+            target_value: spec.target.value(),
+            metrics: without_periods(tt_metrics),
+            scale_out_cooldown: Some(spec.scale_out_cooldown),
+            scale_in_cooldown: Some(spec.scale_in_cooldown),
+            disable_scale_in: spec.disable_scale_in,
+        }),
+    };
+
+    // Wake: messages waiting while no task runs → exactly wake_tasks.
+    let mut wake_metrics = message_queries(
+        spec,
+        false,
+        spec.include_delayed,
+        "waiting",
+        "Messages waiting",
+    );
+    wake_metrics.push(MetricQuery::metric("tasks", tasks(spec), "Running tasks"));
+    wake_metrics.push(MetricQuery::expression(
+        "waiting_at_zero_tasks",
+        "IF(FILL(tasks, 0) == 0, waiting, 0)",
+        "Messages waiting while no task runs",
+        true,
+    ));
+    let wake_policy = Policy {
+        name: Purpose::WakeFromZero.object_name(&spec.name),
+        resource_id: resource_id.clone(),
+        kind: PolicyKind::Step(StepPolicy {
+            adjustment_type: AdjustmentType::ExactCapacity,
+            cooldown: Some(spec.scale_out_cooldown),
+            aggregation: Some(super::steps::AggregationType::Maximum),
+            min_adjustment_magnitude: None,
+            steps: vec![StepAdjustment {
+                lower_bound: Some(0.0),
+                upper_bound: None,
+                scaling_adjustment: spec.wake_tasks,
+            }],
+        }),
+    };
+    let wake_alarm = Alarm {
+        name: Purpose::WakeFromZero.object_name(&spec.name),
+        description: format!(
+            "queuescale: {} messages waiting on {} while {} runs no task: start {} task(s). {}",
+            fmt_number(spec.wake_threshold),
+            spec.queue_name,
+            spec.service,
+            spec.wake_tasks,
+            spec.target.describe()
+        ),
+        metric: AlarmMetric::Math(wake_metrics),
+        comparison: Comparison::GreaterOrEqual,
+        threshold: spec.wake_threshold,
+        evaluation_periods: 1,
+        datapoints_to_alarm: Some(1),
+        // An idle queue stops publishing: nothing is waiting.
+        missing_data: MissingData::NotBreaching,
+        actions: Vec::new(),
+    };
+
+    let mut policies = vec![
+        (Purpose::BacklogPerTask, backlog_policy),
+        (Purpose::WakeFromZero, wake_policy),
+    ];
+    let mut alarms = vec![(Purpose::WakeFromZero, wake_alarm)];
+
+    if !spec.disable_scale_in {
+        // Drain: nothing visible, in flight or delayed for idle_minutes → exactly 0.
+        let drain_metrics = message_queries(
+            spec,
+            true,
+            true,
+            "messages",
+            "Messages visible, in flight or delayed",
+        );
+        let drain_metrics = mark_returned(drain_metrics, "messages");
+        policies.push((
+            Purpose::DrainToZero,
+            Policy {
+                name: Purpose::DrainToZero.object_name(&spec.name),
+                resource_id,
+                kind: PolicyKind::Step(StepPolicy {
+                    adjustment_type: AdjustmentType::ExactCapacity,
+                    cooldown: Some(spec.scale_in_cooldown),
+                    aggregation: Some(super::steps::AggregationType::Maximum),
+                    min_adjustment_magnitude: None,
+                    steps: vec![StepAdjustment {
+                        lower_bound: None,
+                        upper_bound: Some(0.0),
+                        scaling_adjustment: 0,
+                    }],
+                }),
+            },
+        ));
+        alarms.push((
+            Purpose::DrainToZero,
+            Alarm {
+                name: Purpose::DrainToZero.object_name(&spec.name),
+                description: format!(
+                    "queuescale: nothing visible, in flight or delayed on {} for {} minutes: stop \
+                     every task of {}.",
+                    spec.queue_name, spec.idle_minutes, spec.service
+                ),
+                metric: AlarmMetric::Math(drain_metrics),
+                comparison: Comparison::LessOrEqual,
+                threshold: 0.0,
+                evaluation_periods: spec.idle_minutes,
+                datapoints_to_alarm: Some(spec.idle_minutes),
+                // A missing datapoint proves nothing (a delayed metric): never drain on it.
+                missing_data: MissingData::NotBreaching,
+                actions: Vec::new(),
+            },
+        ));
+    }
+    Compiled {
+        target,
+        policies,
+        alarms,
+    }
+}
+
+fn mark_returned(mut queries: Vec<MetricQuery>, id: &str) -> Vec<MetricQuery> {
+    for q in &mut queries {
+        q.return_data = q.id == id;
+    }
+    queries
+}
+
+/// A number for messages: integers without a fraction.
+pub fn fmt_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The capacity the target tracking policy aims for, as AAS computes it for a metric
+/// above or below target: `ceil(tasks × (backlog ÷ tasks) ÷ target)`. For documentation
+/// and tests of the seed's example.
+pub fn tracked_capacity(backlog: f64, target_backlog_per_task: f64) -> i64 {
+    (backlog / target_backlog_per_task).ceil() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaling::model::QuerySource;
+
+    fn spec() -> BacklogSpec {
+        BacklogSpec {
+            name: "worker".into(),
+            queue_name: "jobs".into(),
+            cluster: "main".into(),
+            service: "worker".into(),
+            owned_capacity: Some((0, 50)),
+            target: BacklogTarget::Latency {
+                latency: 10.0,
+                processing: 0.1,
+            },
+            include_in_flight: true,
+            include_delayed: false,
+            scale_out_cooldown: 60,
+            scale_in_cooldown: 300,
+            disable_scale_in: false,
+            wake_threshold: 1.0,
+            wake_tasks: 1,
+            idle_minutes: 15,
+            task_count: TaskCountSource::CpuSampleCount,
+        }
+    }
+
+    fn policy(c: &Compiled, p: Purpose) -> &Policy {
+        &c.policies.iter().find(|(q, _)| *q == p).expect("policy").1
+    }
+
+    fn alarm(c: &Compiled, p: Purpose) -> &Alarm {
+        &c.alarms.iter().find(|(q, _)| *q == p).expect("alarm").1
+    }
+
+    fn math(a: &Alarm) -> &[MetricQuery] {
+        match &a.metric {
+            AlarmMetric::Math(q) => q,
+            AlarmMetric::Single(_) => panic!("expected metric math"),
+        }
+    }
+
+    fn expression<'a>(queries: &'a [MetricQuery], id: &str) -> &'a str {
+        queries
+            .iter()
+            .find(|q| q.id == id)
+            .and_then(|q| match &q.source {
+                QuerySource::Expression(e) => Some(e.as_str()),
+                QuerySource::Metric(_) => None,
+            })
+            .expect("expression")
+    }
+
+    fn metric_names(queries: &[MetricQuery]) -> Vec<&str> {
+        queries
+            .iter()
+            .filter_map(|q| match &q.source {
+                QuerySource::Metric(m) => Some(m.metric.name.as_str()),
+                QuerySource::Expression(_) => None,
+            })
+            .collect()
+    }
+
+    fn tt(c: &Compiled) -> &TargetTrackingPolicy {
+        match &policy(c, Purpose::BacklogPerTask).kind {
+            PolicyKind::TargetTracking(t) => t,
+            PolicyKind::Step(_) => panic!("expected target tracking"),
+        }
+    }
+
+    fn step(c: &Compiled, p: Purpose) -> &StepPolicy {
+        match &policy(c, p).kind {
+            PolicyKind::Step(s) => s,
+            PolicyKind::TargetTracking(_) => panic!("expected a step policy"),
+        }
+    }
+
+    #[test]
+    fn seed_example_targets_one_hundred_and_1500_messages_on_10_tasks_want_15() {
+        let c = compile(&spec());
+        assert_eq!(tt(&c).target_value, 100.0);
+        // 1500 messages on 10 tasks is 150 per task, above the target of 100: AAS scales
+        // to 10 × 150 ÷ 100 = 15 tasks.
+        assert_eq!(1500.0 / 10.0, 150.0);
+        assert_eq!(tracked_capacity(1500.0, 100.0), 15);
+    }
+
+    #[test]
+    fn the_target_and_how_it_was_given_survive_the_alarm_description() {
+        for t in [
+            BacklogTarget::Latency {
+                latency: 10.0,
+                processing: 0.1,
+            },
+            BacklogTarget::Latency {
+                latency: 2.5,
+                processing: 0.25,
+            },
+            BacklogTarget::Explicit(42.0),
+            BacklogTarget::Explicit(0.5),
+        ] {
+            let mut s = spec();
+            s.target = t;
+            let c = compile(&s);
+            assert_eq!(
+                BacklogTarget::parse(&alarm(&c, Purpose::WakeFromZero).description),
+                Some(t)
+            );
+        }
+        assert_eq!(BacklogTarget::parse("edited by hand"), None);
+    }
+
+    #[test]
+    fn names_are_deterministic_from_the_name() {
+        let c = compile(&spec());
+        let names: Vec<&str> = c.policies.iter().map(|(_, p)| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "worker-backlog-per-task",
+                "worker-wake-from-zero",
+                "worker-drain-to-zero"
+            ]
+        );
+        let alarms: Vec<&str> = c.alarms.iter().map(|(_, a)| a.name.as_str()).collect();
+        assert_eq!(alarms, ["worker-wake-from-zero", "worker-drain-to-zero"]);
+        assert_eq!(
+            policy(&c, Purpose::WakeFromZero).resource_id,
+            "service/main/worker"
+        );
+    }
+
+    #[test]
+    fn target_tracking_divides_backlog_by_running_tasks_only_when_both_are_positive() {
+        let c = compile(&spec());
+        let m = &tt(&c).metrics;
+        assert_eq!(expression(m, "backlog"), "visible + in_flight");
+        assert_eq!(
+            expression(m, "backlog_per_task"),
+            "IF(tasks > 0 AND backlog > 0, backlog / tasks)"
+        );
+        let returned: Vec<&str> = m
+            .iter()
+            .filter(|q| q.return_data)
+            .map(|q| q.id.as_str())
+            .collect();
+        assert_eq!(
+            returned,
+            ["backlog_per_task"],
+            "exactly one query returns data"
+        );
+        for q in m {
+            if let QuerySource::Metric(ms) = &q.source {
+                assert_eq!(ms.period, None, "target tracking metrics carry no period");
+            }
+        }
+    }
+
+    #[test]
+    fn in_flight_and_delayed_options_change_the_backlog_sum() {
+        let mut s = spec();
+        s.include_in_flight = false;
+        s.include_delayed = true;
+        let c = compile(&s);
+        assert_eq!(expression(&tt(&c).metrics, "backlog"), "visible + delayed");
+        assert_eq!(
+            metric_names(&tt(&c).metrics),
+            [
+                "ApproximateNumberOfMessagesVisible",
+                "ApproximateNumberOfMessagesDelayed",
+                "CPUUtilization"
+            ]
+        );
+        assert_eq!(
+            expression(math(alarm(&c, Purpose::WakeFromZero)), "waiting"),
+            "visible + delayed"
+        );
+    }
+
+    #[test]
+    fn drain_always_counts_visible_in_flight_and_delayed() {
+        let mut s = spec();
+        s.include_in_flight = false;
+        let c = compile(&s);
+        let drain = alarm(&c, Purpose::DrainToZero);
+        assert_eq!(
+            expression(math(drain), "messages"),
+            "visible + in_flight + delayed"
+        );
+        assert_eq!(drain.comparison, Comparison::LessOrEqual);
+        assert_eq!(drain.threshold, 0.0);
+        assert_eq!(
+            (drain.evaluation_periods, drain.datapoints_to_alarm),
+            (15, Some(15))
+        );
+        assert_eq!(
+            drain.missing_data,
+            MissingData::NotBreaching,
+            "missing data never drains"
+        );
+    }
+
+    #[test]
+    fn idle_minutes_set_the_drain_window() {
+        let mut s = spec();
+        s.idle_minutes = 45;
+        let drain = compile(&s).alarms[1].1.clone();
+        assert_eq!(
+            (drain.evaluation_periods, drain.datapoints_to_alarm),
+            (45, Some(45))
+        );
+    }
+
+    #[test]
+    fn drain_sets_exactly_zero_below_its_threshold() {
+        let c = compile(&spec());
+        let d = step(&c, Purpose::DrainToZero);
+        assert_eq!(d.adjustment_type, AdjustmentType::ExactCapacity);
+        assert_eq!(
+            d.steps,
+            [StepAdjustment {
+                lower_bound: None,
+                upper_bound: Some(0.0),
+                scaling_adjustment: 0
+            }]
+        );
+        assert_eq!(d.cooldown, Some(300), "the scale-in cooldown");
+    }
+
+    #[test]
+    fn wake_sets_exactly_wake_tasks_so_re_firing_cannot_add_more() {
+        let mut s = spec();
+        s.wake_tasks = 3;
+        s.wake_threshold = 5.0;
+        let c = compile(&s);
+        let w = step(&c, Purpose::WakeFromZero);
+        assert_eq!(w.adjustment_type, AdjustmentType::ExactCapacity);
+        assert_eq!(
+            w.steps,
+            [StepAdjustment {
+                lower_bound: Some(0.0),
+                upper_bound: None,
+                scaling_adjustment: 3
+            }]
+        );
+        let a = alarm(&c, Purpose::WakeFromZero);
+        assert_eq!(a.threshold, 5.0);
+        assert_eq!(a.comparison, Comparison::GreaterOrEqual);
+        assert_eq!((a.evaluation_periods, a.datapoints_to_alarm), (1, Some(1)));
+        assert_eq!(a.missing_data, MissingData::NotBreaching);
+        assert_eq!(
+            expression(math(a), "waiting_at_zero_tasks"),
+            "IF(FILL(tasks, 0) == 0, waiting, 0)",
+            "the alarm only sees messages while no task runs"
+        );
+    }
+
+    #[test]
+    fn every_alarm_query_list_returns_exactly_one_series_with_one_minute_periods() {
+        let c = compile(&spec());
+        for (_, a) in &c.alarms {
+            let q = math(a);
+            assert_eq!(q.iter().filter(|x| x.return_data).count(), 1, "{}", a.name);
+            assert!(q.len() <= 20);
+            for x in q {
+                if let QuerySource::Metric(ms) = &x.source {
+                    assert_eq!(ms.period, Some(60), "{}: {}", a.name, x.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn task_count_source_selects_the_metric() {
+        let mut s = spec();
+        s.task_count = TaskCountSource::ContainerInsights;
+        let c = compile(&s);
+        let t = tt(&c)
+            .metrics
+            .iter()
+            .find(|q| q.id == "tasks")
+            .expect("tasks query");
+        let QuerySource::Metric(ms) = &t.source else {
+            panic!("metric")
+        };
+        assert_eq!(
+            (ms.metric.namespace.as_str(), ms.metric.name.as_str()),
+            ("ECS/ContainerInsights", "RunningTaskCount")
+        );
+        assert_eq!(ms.metric.dimensions["ClusterName"], "main");
+        assert_eq!(ms.metric.dimensions["ServiceName"], "worker");
+        let cpu = compile(&spec());
+        let t = tt(&cpu)
+            .metrics
+            .iter()
+            .find(|q| q.id == "tasks")
+            .expect("tasks query");
+        let QuerySource::Metric(ms) = &t.source else {
+            panic!("metric")
+        };
+        assert_eq!(
+            (ms.metric.name.as_str(), ms.stat.as_str()),
+            ("CPUUtilization", "SampleCount")
+        );
+    }
+
+    #[test]
+    fn disable_scale_in_turns_off_target_tracking_scale_in_and_the_drain() {
+        let mut s = spec();
+        s.disable_scale_in = true;
+        let c = compile(&s);
+        assert!(tt(&c).disable_scale_in);
+        assert!(c.policies.iter().all(|(p, _)| *p != Purpose::DrainToZero));
+        assert!(c.alarms.iter().all(|(p, _)| *p != Purpose::DrainToZero));
+    }
+
+    #[test]
+    fn cooldowns_reach_the_policies() {
+        let mut s = spec();
+        s.scale_out_cooldown = 30;
+        s.scale_in_cooldown = 600;
+        let c = compile(&s);
+        assert_eq!(
+            (tt(&c).scale_out_cooldown, tt(&c).scale_in_cooldown),
+            (Some(30), Some(600))
+        );
+        assert_eq!(step(&c, Purpose::WakeFromZero).cooldown, Some(30));
+    }
+
+    #[test]
+    fn an_attached_target_is_not_compiled() {
+        let mut s = spec();
+        s.owned_capacity = None;
+        assert!(compile(&s).target.is_none());
+        let owned = compile(&spec()).target.expect("owned target");
+        assert_eq!((owned.min_capacity, owned.max_capacity), (0, 50));
+    }
+
+    #[test]
+    fn fifo_queues_keep_their_suffix_in_the_metric_dimension() {
+        let mut s = spec();
+        s.queue_name = "jobs.fifo".into();
+        let c = compile(&s);
+        let QuerySource::Metric(ms) = &tt(&c).metrics[0].source else {
+            panic!("metric")
+        };
+        assert_eq!(ms.metric.dimensions["QueueName"], "jobs.fifo");
+    }
+
+    /// The three regimes never ask for capacity at the same time: evaluate each trigger
+    /// condition as CloudWatch would on one minute's values.
+    #[test]
+    fn the_three_regimes_never_overlap() {
+        let s = spec();
+        for tasks in [0.0, 1.0, 7.0] {
+            for (visible, in_flight) in [(0.0, 0.0), (0.0, 2.0), (1.0, 0.0), (500.0, 30.0)] {
+                let backlog = visible + in_flight;
+                let tracking = tasks > 0.0 && backlog > 0.0;
+                let wake = tasks == 0.0 && visible >= s.wake_threshold;
+                let drain_minute = visible + in_flight == 0.0;
+                let active = [tracking, wake, drain_minute]
+                    .iter()
+                    .filter(|b| **b)
+                    .count();
+                assert!(
+                    active <= 1,
+                    "tasks={tasks} visible={visible} in_flight={in_flight}"
+                );
+                if in_flight > 0.0 {
+                    assert!(
+                        !drain_minute,
+                        "never drain while a message is being processed"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_fit_aws_limits_at_the_longest_allowed_name() {
+        let mut s = spec();
+        s.name = "n".repeat(MAX_NAME_LEN);
+        let c = compile(&s);
+        assert!(c.alarms.iter().all(|(_, a)| a.name.len() <= 255));
+        assert!(c.policies.iter().all(|(_, p)| p.name.len() <= 256));
+    }
+}
