@@ -15,6 +15,7 @@ pub use client::Clients;
 use crate::data_sources::backlog_target::BacklogTarget;
 use crate::functions::backlog_target::BacklogTargetFn;
 use crate::resources::scalable_target::ScalableTarget;
+use crate::resources::sqs_backlog_scaling_policy::SqsBacklogScalingPolicy;
 use crate::tfplugin::{
     ConfigureRequest, DataSource, Diagnostics, Function, Provider, Resource, Schema, Value,
 };
@@ -67,7 +68,7 @@ impl Provider for Queuescale {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Clients>>> {
-        vec![Arc::new(ScalableTarget)]
+        vec![Arc::new(ScalableTarget), Arc::new(SqsBacklogScalingPolicy)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Clients>>> {

@@ -1,0 +1,1458 @@
+//! `queuescale_sqs_backlog_scaling_policy`: scales an ECS service on its SQS backlog,
+//! to zero and back. Compiles a few attributes (see `scaling::backlog_policy`) into a
+//! scalable target (unless attached to one), a target-tracking policy, two step policies
+//! and two metric-math alarms, and reconciles AWS towards them.
+//!
+//! API calls: create ≤ 8 (queue check, alarm-name check, target, 3 policies, 2 alarms);
+//! refresh 3 without tags (target, policies, alarms); update writes only what changed;
+//! destroy 2 when the target is owned (alarms, target — AWS deletes its policies).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::objects::{self, alarm_value, arn_of, by_purpose, policy_value, same_config};
+use super::scalable_target::{own_tags_from, report_register_error};
+use super::support::{aws_error, int_at, validate_ecs_name};
+use super::tags;
+use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
+use crate::provider::Clients;
+use crate::scaling::backlog;
+use crate::scaling::backlog_policy::{
+    BacklogSpec, BacklogTarget, Compiled, MAX_NAME_LEN, Purpose, TaskCountSource, compile,
+};
+use crate::scaling::model::{AlarmMetric, PolicyKind, QuerySource, service_resource_id};
+use crate::tfplugin::{
+    AttrPath, Attribute, Block, Diagnostics, PlannedChange, Resource, Schema, Type, Value,
+};
+
+/// The resource type.
+pub struct SqsBacklogScalingPolicy;
+
+/// The resource type name.
+pub const TYPE_NAME: &str = "queuescale_sqs_backlog_scaling_policy";
+
+/// Defaults of the optional settings.
+const DEFAULT_SCALE_OUT_COOLDOWN: i64 = 60;
+const DEFAULT_SCALE_IN_COOLDOWN: i64 = 300;
+const DEFAULT_IDLE_MINUTES: i64 = 15;
+
+fn schema() -> Schema {
+    let int_default = |name: &str, v: i64, text: &str| {
+        Attribute::with_default(name, Type::Number, Value::int(v)).describe(text)
+    };
+    let bool_default = |name: &str, v: bool, text: &str| {
+        Attribute::with_default(name, Type::Bool, Value::Bool(v)).describe(text)
+    };
+    Schema::new(
+        Block::new(vec![
+            Attribute::computed("id", Type::String)
+                .use_state_for_unknown()
+                .describe("`CLUSTER/SERVICE/NAME`, the import id."),
+            Attribute::required("name", Type::String)
+                .requires_replace()
+                .describe(
+                    "Base of every policy and alarm name (`NAME-backlog-per-task`, \
+                 `NAME-wake-from-zero`, `NAME-drain-to-zero`). Alarm names are unique per \
+                 account and region, so this must be too. Letters, digits, `.`, `_`, `-`.",
+                ),
+            Attribute::required("queue_name", Type::String).describe(
+                "Name of the SQS queue whose backlog drives scaling (FIFO queues end in `.fifo`).",
+            ),
+            Attribute::required("cluster_name", Type::String)
+                .requires_replace()
+                .describe("ECS cluster of the service. Changing it replaces the resource."),
+            Attribute::required("service_name", Type::String)
+                .requires_replace()
+                .describe("ECS service to scale. Changing it replaces the resource."),
+            Attribute::optional("scalable_target_id", Type::String).describe(
+                "Attach to a scalable target managed elsewhere (`queuescale_scalable_target.x.id`) \
+                 instead of owning one. Then `min_capacity`/`max_capacity` are not set here.",
+            ),
+            Attribute::optional("min_capacity", Type::Number).describe(
+                "Fewest tasks (`0` enables scaling to zero). Required unless `scalable_target_id` \
+                 is set.",
+            ),
+            Attribute::optional("max_capacity", Type::Number)
+                .describe("Most tasks. Required unless `scalable_target_id` is set."),
+            Attribute::optional("target_backlog_per_task", Type::Number).describe(
+                "Messages one task may have waiting. Give this, or \
+                 `acceptable_latency_seconds` with `average_processing_seconds`.",
+            ),
+            Attribute::optional("acceptable_latency_seconds", Type::Number).describe(
+                "Longest acceptable wait of a message, in seconds; with \
+                 `average_processing_seconds` it sets the target as latency ÷ processing time.",
+            ),
+            Attribute::optional("average_processing_seconds", Type::Number)
+                .describe("Average time one task takes per message, in seconds."),
+            Attribute::computed("target_value", Type::Number)
+                .describe("The backlog per task the target-tracking policy keeps."),
+            bool_default(
+                "include_in_flight",
+                true,
+                "Count messages being processed (received, not yet deleted) as backlog.",
+            ),
+            bool_default(
+                "include_delayed",
+                false,
+                "Count delayed messages as backlog (and as waiting, for waking).",
+            ),
+            int_default(
+                "scale_out_cooldown",
+                DEFAULT_SCALE_OUT_COOLDOWN,
+                "Seconds after a scale-out before the next one.",
+            ),
+            int_default(
+                "scale_in_cooldown",
+                DEFAULT_SCALE_IN_COOLDOWN,
+                "Seconds after a scale-in before the next one.",
+            ),
+            bool_default(
+                "disable_scale_in",
+                false,
+                "Never remove tasks: target tracking only scales out and there is no drain \
+                 to zero.",
+            ),
+            int_default(
+                "wake_threshold",
+                1,
+                "Messages waiting that wake the service when no task runs (at least 1).",
+            ),
+            int_default(
+                "wake_tasks",
+                1,
+                "Tasks started when waking from zero (at least 1).",
+            ),
+            int_default(
+                "idle_minutes",
+                DEFAULT_IDLE_MINUTES,
+                "Minutes with nothing visible, in flight or delayed before draining to zero \
+                 (1 to 1440).",
+            ),
+            Attribute::with_default(
+                "task_count_source",
+                Type::String,
+                Value::from(TaskCountSource::CpuSampleCount.as_str()),
+            )
+            .describe(
+                "Where the running-task count comes from: `cpu_sample_count` (free: the \
+                 `SampleCount` of `AWS/ECS CPUUtilization`) or `container_insights` \
+                 (`RunningTaskCount`; needs Container Insights, billed as custom metrics).",
+            ),
+            Attribute::optional("tags", Type::map(Type::String))
+                .describe("Tags for the alarms and the owned scalable target."),
+            Attribute::computed("tags_all", Type::map(Type::String))
+                .describe("Tags including the provider's `default_tags`."),
+            Attribute::computed("scalable_target_arn", Type::String)
+                .describe("ARN of the owned scalable target (null when attached)."),
+            objects::policies_attribute(
+                "The scaling policies as AWS holds them: target tracking on backlog per task, \
+                 and the wake and drain step policies.",
+            ),
+            objects::alarms_attribute(
+                "The metric-math alarms that trigger the wake and drain policies.",
+            ),
+        ])
+        .describe(
+            "Scales an ECS service on the backlog of its SQS queue: target tracking on \
+             backlog per running task, waking from zero tasks when messages arrive, and \
+             draining to zero when the queue has been idle. One resource instead of a target, \
+             three policies and two alarms; see the guide *How it scales*.",
+        ),
+    )
+}
+
+/// A known number attribute as f64.
+fn num(v: &Value, attr: &str) -> Option<f64> {
+    v.get(attr).as_f64()
+}
+
+/// The target from configuration, when its inputs are known and complete.
+fn target_from(v: &Value) -> Option<BacklogTarget> {
+    match (
+        num(v, "target_backlog_per_task"),
+        num(v, "acceptable_latency_seconds"),
+        num(v, "average_processing_seconds"),
+    ) {
+        (Some(t), None, None) => Some(BacklogTarget::Explicit(t)),
+        (None, Some(latency), Some(processing)) => Some(BacklogTarget::Latency {
+            latency,
+            processing,
+        }),
+        _ => None,
+    }
+}
+
+/// The spec from a plan or state whose inputs are all known.
+fn spec_from(v: &Value) -> Option<BacklogSpec> {
+    let s = |a: &str| v.get(a).as_str().map(str::to_owned);
+    let attached = !v.get("scalable_target_id").is_null();
+    if v.get("scalable_target_id").is_unknown() {
+        return None;
+    }
+    Some(BacklogSpec {
+        name: s("name")?,
+        queue_name: s("queue_name")?,
+        cluster: s("cluster_name")?,
+        service: s("service_name")?,
+        owned_capacity: if attached {
+            None
+        } else {
+            Some((int_at(v, "min_capacity")?, int_at(v, "max_capacity")?))
+        },
+        target: target_from(v)?,
+        include_in_flight: v.get("include_in_flight").as_bool()?,
+        include_delayed: v.get("include_delayed").as_bool()?,
+        scale_out_cooldown: int_at(v, "scale_out_cooldown")?,
+        scale_in_cooldown: int_at(v, "scale_in_cooldown")?,
+        disable_scale_in: v.get("disable_scale_in").as_bool()?,
+        wake_threshold: num(v, "wake_threshold")?,
+        wake_tasks: int_at(v, "wake_tasks")?,
+        idle_minutes: int_at(v, "idle_minutes")?,
+        task_count: TaskCountSource::parse(v.get("task_count_source").as_str()?)?,
+    })
+}
+
+fn err(diags: &mut Diagnostics, attr: &str, summary: &str, detail: String) {
+    diags.error_at(AttrPath::root(attr), summary, detail);
+}
+
+/// A known whole number in `[lo, hi]`, or a diagnostic at `attr`.
+fn check_whole(config: &Value, attr: &str, lo: i64, hi: i64, diags: &mut Diagnostics) {
+    if let Some(n) = num(config, attr)
+        && !(n.fract() == 0.0 && n >= lo as f64 && n <= hi as f64)
+    {
+        err(
+            diags,
+            attr,
+            &format!("Invalid {attr}"),
+            format!("{attr} must be a whole number from {lo} to {hi}, not {n}."),
+        );
+    }
+}
+
+/// Checks the configuration, every problem at its attribute; unknown values are skipped.
+fn validate(config: &Value, diags: &mut Diagnostics) {
+    if let Some(name) = config.get("name").as_str() {
+        let ok = !name.is_empty()
+            && name.len() <= MAX_NAME_LEN
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !ok {
+            err(
+                diags,
+                "name",
+                "Invalid name",
+                format!(
+                    "{name:?}: use 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-' (policy \
+                     and alarm names are built from it)."
+                ),
+            );
+        }
+    }
+    if let Some(q) = config.get("queue_name").as_str() {
+        let base = q.strip_suffix(".fifo").unwrap_or(q);
+        let ok = !base.is_empty()
+            && q.len() <= 80
+            && base
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            err(
+                diags,
+                "queue_name",
+                "Invalid queue_name",
+                format!(
+                    "{q:?} is not an SQS queue name: up to 80 letters, digits, '-' and '_', \
+                     optionally ending in .fifo (give the name, not the URL or ARN)."
+                ),
+            );
+        }
+    }
+    validate_ecs_name(config, "cluster_name", diags);
+    validate_ecs_name(config, "service_name", diags);
+    validate_target(config, diags);
+    validate_capacity(config, diags);
+    for attr in ["scale_out_cooldown", "scale_in_cooldown"] {
+        check_whole(config, attr, 0, 86_400, diags);
+    }
+    check_whole(config, "idle_minutes", 1, 1440, diags);
+    check_whole(config, "wake_tasks", 1, 1_000_000, diags);
+    if let Some(t) = num(config, "wake_threshold")
+        && !(t.is_finite() && t >= 1.0)
+    {
+        err(
+            diags,
+            "wake_threshold",
+            "Invalid wake_threshold",
+            format!("wake_threshold must be at least 1 message, not {t}."),
+        );
+    }
+    if let Some(s) = config.get("task_count_source").as_str()
+        && TaskCountSource::parse(s).is_none()
+    {
+        err(
+            diags,
+            "task_count_source",
+            "Invalid task_count_source",
+            format!("{s:?}: use \"cpu_sample_count\" or \"container_insights\"."),
+        );
+    }
+    if let Some(t) = config.get("tags").entries() {
+        tags::validate(t, &AttrPath::root("tags"), diags);
+    }
+}
+
+fn validate_target(config: &Value, diags: &mut Diagnostics) {
+    let given = |a: &str| !config.get(a).is_null();
+    let explicit = given("target_backlog_per_task");
+    let (latency, processing) = (
+        given("acceptable_latency_seconds"),
+        given("average_processing_seconds"),
+    );
+    if explicit && (latency || processing) {
+        err(
+            diags,
+            "target_backlog_per_task",
+            "Conflicting targets",
+            "Give either target_backlog_per_task, or acceptable_latency_seconds with \
+             average_processing_seconds, not both."
+                .into(),
+        );
+        return;
+    }
+    if !explicit && !latency && !processing {
+        err(
+            diags,
+            "target_backlog_per_task",
+            "Missing target",
+            "Give target_backlog_per_task, or acceptable_latency_seconds with \
+             average_processing_seconds."
+                .into(),
+        );
+        return;
+    }
+    if latency != processing && !explicit {
+        let missing = if latency {
+            "average_processing_seconds"
+        } else {
+            "acceptable_latency_seconds"
+        };
+        err(
+            diags,
+            missing,
+            &format!("Missing {missing}"),
+            "acceptable_latency_seconds and average_processing_seconds go together.".into(),
+        );
+        return;
+    }
+    if let Some(t) = num(config, "target_backlog_per_task")
+        && !(t.is_finite() && t > 0.0)
+    {
+        err(
+            diags,
+            "target_backlog_per_task",
+            "Invalid target_backlog_per_task",
+            format!("target_backlog_per_task must be greater than 0, not {t}."),
+        );
+    }
+    let l = num(config, "acceptable_latency_seconds");
+    let p = num(config, "average_processing_seconds");
+    if let Some(l) = l
+        && let Err(e) = backlog::check_seconds(backlog::BacklogInput::AcceptableLatency, l)
+    {
+        err(
+            diags,
+            "acceptable_latency_seconds",
+            "Invalid acceptable_latency_seconds",
+            e.message,
+        );
+    }
+    if let Some(p) = p
+        && let Err(e) = backlog::check_seconds(backlog::BacklogInput::AverageProcessing, p)
+    {
+        err(
+            diags,
+            "average_processing_seconds",
+            "Invalid average_processing_seconds",
+            e.message,
+        );
+    }
+    if let (Some(l), Some(p)) = (l, p)
+        && l > 0.0
+        && p > 0.0
+        && l < p
+    {
+        err(
+            diags,
+            "acceptable_latency_seconds",
+            "Latency shorter than processing time",
+            format!(
+                "acceptable_latency_seconds ({l}) must be at least average_processing_seconds \
+                 ({p}): a message cannot be done sooner than it takes to process."
+            ),
+        );
+    }
+}
+
+fn validate_capacity(config: &Value, diags: &mut Diagnostics) {
+    let sti = config.get("scalable_target_id");
+    let min = config.get("min_capacity");
+    let max = config.get("max_capacity");
+    if sti.is_unknown() {
+        return;
+    }
+    if let Some(id) = sti.as_str() {
+        for (attr, v) in [("min_capacity", min), ("max_capacity", max)] {
+            if !v.is_null() {
+                err(
+                    diags,
+                    attr,
+                    &format!("{attr} with scalable_target_id"),
+                    format!(
+                        "The attached scalable target owns the capacities; set {attr} on it, not \
+                         here."
+                    ),
+                );
+            }
+        }
+        if let (Some(c), Some(s)) = (
+            config.get("cluster_name").as_str(),
+            config.get("service_name").as_str(),
+        ) && id != service_resource_id(c, s)
+        {
+            err(
+                diags,
+                "scalable_target_id",
+                "Scalable target of another service",
+                format!(
+                    "scalable_target_id {id:?} is not the target of service {s:?} in cluster \
+                     {c:?} (expected {:?}).",
+                    service_resource_id(c, s)
+                ),
+            );
+        }
+        return;
+    }
+    for (attr, v) in [("min_capacity", min), ("max_capacity", max)] {
+        if v.is_null() {
+            err(
+                diags,
+                attr,
+                &format!("Missing {attr}"),
+                format!(
+                    "{attr} is required unless scalable_target_id attaches this policy to a \
+                     target managed elsewhere."
+                ),
+            );
+        }
+    }
+    super::scalable_target::validate_capacities(config, diags);
+    if let (Some(w), Some(m)) = (num(config, "wake_tasks"), num(config, "max_capacity"))
+        && w > m
+    {
+        err(
+            diags,
+            "wake_tasks",
+            "wake_tasks above max_capacity",
+            format!("wake_tasks ({w}) cannot exceed max_capacity ({m})."),
+        );
+    }
+}
+
+/// Computed values of a plan: each object keeps its ARN only when it exists with exactly
+/// the desired configuration; otherwise its ARN is unknown (it will be written).
+fn plan_objects(compiled: &Compiled, prior: &Value) -> (Value, Value) {
+    let prior_policies = prior.get("policies");
+    let prior_alarms = prior.get("alarms");
+    let mut policy_arns = BTreeMap::new();
+    let policies = compiled
+        .policies
+        .iter()
+        .map(|(purpose, p)| {
+            let before = by_purpose(prior_policies, purpose.as_str());
+            let mut v = policy_value(purpose.as_str(), p, Value::Unknown);
+            if let Some(b) = before
+                && same_config(b, &v)
+                && let Some(arn) = b.get("arn").as_str()
+            {
+                v.set("arn", Value::from(arn));
+            }
+            policy_arns.insert(*purpose, v.get("arn").clone());
+            v
+        })
+        .collect();
+    let alarms = compiled
+        .alarms
+        .iter()
+        .map(|(purpose, a)| {
+            let actions = match policy_arns.get(purpose) {
+                Some(Value::String(arn)) => Value::List(vec![Value::from(arn.as_str())]),
+                _ => Value::Unknown,
+            };
+            let mut v = alarm_value(purpose.as_str(), a, Value::Unknown, actions);
+            if let Some(b) = by_purpose(prior_alarms, purpose.as_str())
+                && same_config(b, &v)
+                && let Some(arn) = b.get("arn").as_str()
+            {
+                v.set("arn", Value::from(arn));
+            }
+            v
+        })
+        .collect();
+    (Value::List(policies), Value::List(alarms))
+}
+
+/// The import id.
+fn import_id(v: &Value) -> Option<String> {
+    Some(format!(
+        "{}/{}/{}",
+        v.get("cluster_name").as_str()?,
+        v.get("service_name").as_str()?,
+        v.get("name").as_str()?
+    ))
+}
+
+/// The alarm ARN CloudWatch gives `name`, from the partition, region and account of a
+/// policy ARN in the same region.
+fn alarm_arn(policy_arn: &str, name: &str) -> String {
+    let parts: Vec<&str> = policy_arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        [_, partition, _, region, account, ..] => {
+            format!("arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}")
+        }
+        _ => String::new(),
+    }
+}
+
+#[async_trait]
+impl Resource<Clients> for SqsBacklogScalingPolicy {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate(config, diags);
+    }
+
+    async fn modify_plan(
+        &self,
+        client: Option<&Clients>,
+        change: &mut PlannedChange,
+        _diags: &mut Diagnostics,
+    ) {
+        if change.is_destroy() {
+            return;
+        }
+        let prior = change.prior.clone();
+        let p = &mut change.planned;
+        if let Some(id) = import_id(p) {
+            p.set("id", Value::from(id));
+        }
+        if let Some(t) = target_from(p) {
+            p.set("target_value", Value::number(t.value()));
+        }
+        let attached = p.get("scalable_target_id");
+        if attached.is_unknown() {
+            p.set("scalable_target_arn", Value::Unknown);
+        } else if !attached.is_null() {
+            p.set("scalable_target_arn", Value::Null);
+        } else {
+            // Owned: an existing target keeps its ARN (capacities change in place); a
+            // missing one, or one taken over from elsewhere, is registered.
+            let before = prior.get("scalable_target_arn");
+            let keeps = before.as_str().is_some() && prior.get("scalable_target_id").is_null();
+            p.set(
+                "scalable_target_arn",
+                if keeps {
+                    before.clone()
+                } else {
+                    Value::Unknown
+                },
+            );
+        }
+        match spec_from(p) {
+            Some(spec) => {
+                let (policies, alarms) = plan_objects(&compile(&spec), &prior);
+                p.set("policies", policies);
+                p.set("alarms", alarms);
+            }
+            None => {
+                p.set("policies", Value::Unknown);
+                p.set("alarms", Value::Unknown);
+            }
+        }
+        let tags = p.get("tags");
+        if let Some(client) = client
+            && tags.is_wholly_known()
+        {
+            let all = tags::merged(&client.default_tags, &tags.as_string_map());
+            p.set("tags_all", Value::string_map(&all));
+        }
+    }
+
+    async fn create(&self, client: &Clients, planned: &Value, diags: &mut Diagnostics) -> Value {
+        let Some(spec) = spec_from(planned) else {
+            diags.error("Incomplete plan", "Every input must be known at apply.");
+            return Value::Null;
+        };
+        if let Err(e) = aws::sqs::find_queue(&client.sqs, &spec.queue_name).await {
+            if e.is_not_found() {
+                err(
+                    diags,
+                    "queue_name",
+                    "SQS queue not found",
+                    format!(
+                        "Queue {:?} does not exist in region {}. Create it first, or check the \
+                         name.",
+                        spec.queue_name, client.region
+                    ),
+                );
+            } else {
+                aws_error(diags, &e);
+            }
+            return Value::Null;
+        }
+        let compiled = compile(&spec);
+        let names: Vec<String> = compiled
+            .alarms
+            .iter()
+            .map(|(_, a)| a.name.clone())
+            .collect();
+        match cw::find_alarms_by_names(&client.cloudwatch, &names).await {
+            Ok(existing) if !existing.is_empty() => {
+                let taken: Vec<&str> = existing.iter().map(|a| a.alarm.name.as_str()).collect();
+                err(
+                    diags,
+                    "name",
+                    "Alarm names already taken",
+                    format!(
+                        "Alarm {} already exists in region {}: alarm names are unique per \
+                         account and region. Choose another name, or import the existing \
+                         resource with its CLUSTER/SERVICE/NAME.",
+                        taken.join(", "),
+                        client.region
+                    ),
+                );
+                return Value::Null;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                aws_error(diags, &e);
+                return Value::Null;
+            }
+        }
+        let mut skeleton = planned.clone();
+        skeleton.set("scalable_target_arn", Value::Null);
+        skeleton.set("policies", Value::List(Vec::new()));
+        skeleton.set("alarms", Value::List(Vec::new()));
+        skeleton.set("tags_all", Value::Map(BTreeMap::new()));
+        let state = reconcile(client, &spec, &compiled, &skeleton, planned, diags).await;
+        let created_anything = state.get("scalable_target_arn").as_str().is_some()
+            || !state.get("policies").elements().is_empty()
+            || !state.get("alarms").elements().is_empty();
+        if created_anything { state } else { Value::Null }
+    }
+
+    async fn read(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) -> Value {
+        match observe(client, state).await {
+            Ok(v) => v,
+            Err(e) => {
+                aws_error(diags, &e);
+                state.clone()
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        client: &Clients,
+        prior: &Value,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let Some(spec) = spec_from(planned) else {
+            diags.error("Incomplete plan", "Every input must be known at apply.");
+            return prior.clone();
+        };
+        if prior.get("queue_name") != planned.get("queue_name")
+            && let Err(e) = aws::sqs::find_queue(&client.sqs, &spec.queue_name).await
+        {
+            if e.is_not_found() {
+                err(
+                    diags,
+                    "queue_name",
+                    "SQS queue not found",
+                    format!(
+                        "Queue {:?} does not exist in region {}.",
+                        spec.queue_name, client.region
+                    ),
+                );
+            } else {
+                aws_error(diags, &e);
+            }
+            return prior.clone();
+        }
+        reconcile(client, &spec, &compile(&spec), prior, planned, diags).await
+    }
+
+    async fn delete(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) {
+        let names: Vec<String> = state
+            .get("alarms")
+            .elements()
+            .iter()
+            .filter_map(|a| a.get("name").as_str().map(str::to_owned))
+            .collect();
+        if let Err(e) = cw::delete_alarms(&client.cloudwatch, &names).await {
+            aws_error(diags, &e);
+            return;
+        }
+        let (Some(cluster), Some(service)) = (
+            state.get("cluster_name").as_str(),
+            state.get("service_name").as_str(),
+        ) else {
+            return;
+        };
+        let resource_id = service_resource_id(cluster, service);
+        if state.get("scalable_target_id").is_null() {
+            // Deregistering the target deletes its policies with it.
+            let r = aas::deregister_scalable_target(&client.aas, &resource_id).await;
+            if let Err(e) = aws::ignore_not_found(r) {
+                aws_error(diags, &e);
+            }
+            return;
+        }
+        for p in state.get("policies").elements() {
+            if let Some(name) = p.get("name").as_str() {
+                let r = aas::delete_scaling_policy(&client.aas, &resource_id, name).await;
+                if let Err(e) = aws::ignore_not_found(r) {
+                    aws_error(diags, &e);
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn import(&self, _client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
+        let parts: Vec<&str> = id.split('/').collect();
+        let (cluster, service, name, attached) = match parts.as_slice() {
+            [c, s, n] => (*c, *s, *n, false),
+            [c, s, n, "attached"] => (*c, *s, *n, true),
+            _ => {
+                diags.error(
+                    "Invalid import id",
+                    format!(
+                        "{id:?} is not CLUSTER/SERVICE/NAME (add /attached when the policy is \
+                         attached to a queuescale_scalable_target)."
+                    ),
+                );
+                return Value::Null;
+            }
+        };
+        if [cluster, service, name].iter().any(|p| p.is_empty()) {
+            diags.error("Invalid import id", format!("{id:?} has an empty part."));
+            return Value::Null;
+        }
+        let Type::Object(attrs) = schema().value_type() else {
+            return Value::Null;
+        };
+        let mut state = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        state.set("cluster_name", Value::from(cluster));
+        state.set("service_name", Value::from(service));
+        state.set("name", Value::from(name));
+        state.set("id", Value::from(format!("{cluster}/{service}/{name}")));
+        if attached {
+            state.set(
+                "scalable_target_id",
+                Value::from(service_resource_id(cluster, service)),
+            );
+        }
+        state
+    }
+}
+
+/// Makes AWS match `compiled`, starting from what `state` records, and returns the state
+/// of what exists afterwards — also when a call fails half way.
+async fn reconcile(
+    client: &Clients,
+    spec: &BacklogSpec,
+    compiled: &Compiled,
+    state: &Value,
+    planned: &Value,
+    diags: &mut Diagnostics,
+) -> Value {
+    let mut out = state.clone();
+    // Configuration attributes are recorded as planned; what exists is recorded by the
+    // computed objects, so a partial failure still shows up as a difference next plan.
+    for attr in [
+        "name",
+        "queue_name",
+        "cluster_name",
+        "service_name",
+        "scalable_target_id",
+        "target_backlog_per_task",
+        "acceptable_latency_seconds",
+        "average_processing_seconds",
+        "target_value",
+        "include_in_flight",
+        "include_delayed",
+        "scale_out_cooldown",
+        "scale_in_cooldown",
+        "disable_scale_in",
+        "wake_threshold",
+        "wake_tasks",
+        "idle_minutes",
+        "task_count_source",
+        "tags",
+        "id",
+    ] {
+        out.set(attr, planned.get(attr).clone());
+    }
+    let want_tags = planned.get("tags_all").as_string_map();
+    let had_tags = state.get("tags_all").as_string_map();
+    let new_tags = want_tags != had_tags;
+
+    // 1. The owned scalable target.
+    if let Some(target) = &compiled.target {
+        let missing = state.get("scalable_target_arn").as_str().is_none();
+        let changed = state.get("min_capacity") != planned.get("min_capacity")
+            || state.get("max_capacity") != planned.get("max_capacity")
+            || !state.get("scalable_target_id").is_null();
+        if missing || changed {
+            match aas::register_scalable_target(
+                &client.aas,
+                &client.ecs,
+                &client.stop,
+                target,
+                &want_tags,
+            )
+            .await
+            {
+                Ok(arn) => {
+                    // Registration applies tags only to a new target.
+                    if !missing
+                        && new_tags
+                        && let Err(e) =
+                            aas::sync_tags(&client.aas, &arn, &had_tags, &want_tags).await
+                    {
+                        aws_error(diags, &e);
+                        return out;
+                    }
+                    out.set("scalable_target_arn", Value::from(arn));
+                }
+                Err(e) => {
+                    report_register_error(diags, &e, &client.region);
+                    return out;
+                }
+            }
+        } else if new_tags
+            && let Some(arn) = state.get("scalable_target_arn").as_str()
+            && let Err(e) = aas::sync_tags(&client.aas, arn, &had_tags, &want_tags).await
+        {
+            aws_error(diags, &e);
+            return out;
+        }
+        out.set("min_capacity", planned.get("min_capacity").clone());
+        out.set("max_capacity", planned.get("max_capacity").clone());
+    } else {
+        out.set("scalable_target_arn", Value::Null);
+        out.set("min_capacity", Value::Null);
+        out.set("max_capacity", Value::Null);
+    }
+
+    // 2. Policies (upserts), in order.
+    let mut policies: Vec<Value> = Vec::new();
+    let mut policy_arns: BTreeMap<Purpose, String> = BTreeMap::new();
+    let planned_policies = planned.get("policies");
+    for (purpose, policy) in &compiled.policies {
+        let planned_entry = by_purpose(planned_policies, purpose.as_str());
+        let before = by_purpose(state.get("policies"), purpose.as_str());
+        if let (Some(arn), Some(b)) = (arn_of(planned_entry), before)
+            && arn_of(Some(b)) == Some(arn)
+        {
+            policy_arns.insert(*purpose, arn.to_owned());
+            policies.push(b.clone());
+            continue;
+        }
+        match aas::put_scaling_policy(&client.aas, &client.stop, policy).await {
+            Ok(observed) => {
+                policy_arns.insert(*purpose, observed.arn.clone());
+                policies.push(policy_value(
+                    purpose.as_str(),
+                    policy,
+                    Value::from(observed.arn),
+                ));
+            }
+            Err(e) => {
+                aws_error(diags, &e);
+                keep_unwritten(&mut policies, state.get("policies"));
+                out.set("policies", Value::List(policies));
+                return out;
+            }
+        }
+    }
+    // Policies no longer wanted (e.g. the drain after disable_scale_in) are deleted after
+    // the alarms that invoke them.
+    let stale_policies: Vec<Value> = state
+        .get("policies")
+        .elements()
+        .iter()
+        .filter(|e| {
+            let p = e.get("purpose").as_str().and_then(Purpose::parse);
+            !compiled.policies.iter().any(|(q, _)| Some(*q) == p)
+        })
+        .cloned()
+        .collect();
+    out.set(
+        "policies",
+        Value::List(policies.iter().chain(&stale_policies).cloned().collect()),
+    );
+
+    // 3. Alarms, each invoking its policy.
+    let mut alarms: Vec<Value> = Vec::new();
+    let planned_alarms = planned.get("alarms");
+    for (purpose, alarm) in &compiled.alarms {
+        let Some(policy_arn) = policy_arns.get(purpose) else {
+            continue;
+        };
+        let mut alarm = alarm.clone();
+        alarm.actions = vec![policy_arn.clone()];
+        let actions = Value::List(vec![Value::from(policy_arn.as_str())]);
+        let before = by_purpose(state.get("alarms"), purpose.as_str());
+        let existed = arn_of(before).is_some();
+        let unchanged = arn_of(by_purpose(planned_alarms, purpose.as_str())).is_some()
+            && before.is_some_and(|b| {
+                same_config(
+                    b,
+                    &alarm_value(purpose.as_str(), &alarm, Value::Null, actions.clone()),
+                )
+            });
+        if !unchanged
+            && let Err(e) = cw::put_metric_alarm(&client.cloudwatch, &alarm, &want_tags).await
+        {
+            aws_error(diags, &e);
+            keep_unwritten(&mut alarms, state.get("alarms"));
+            out.set("alarms", Value::List(alarms));
+            return out;
+        }
+        let arn = arn_of(before).map_or_else(|| alarm_arn(policy_arn, &alarm.name), str::to_owned);
+        if existed
+            && new_tags
+            && let Err(e) = cw::sync_tags(&client.cloudwatch, &arn, &had_tags, &want_tags).await
+        {
+            aws_error(diags, &e);
+            alarms.push(alarm_value(
+                purpose.as_str(),
+                &alarm,
+                Value::from(arn),
+                actions,
+            ));
+            out.set("alarms", Value::List(alarms));
+            return out;
+        }
+        alarms.push(alarm_value(
+            purpose.as_str(),
+            &alarm,
+            Value::from(arn),
+            actions,
+        ));
+    }
+    let stale_alarms: Vec<String> = state
+        .get("alarms")
+        .elements()
+        .iter()
+        .filter(|e| {
+            let p = e.get("purpose").as_str().and_then(Purpose::parse);
+            !compiled.alarms.iter().any(|(q, _)| Some(*q) == p)
+        })
+        .filter_map(|e| e.get("name").as_str().map(str::to_owned))
+        .collect();
+    if !stale_alarms.is_empty()
+        && let Err(e) = cw::delete_alarms(&client.cloudwatch, &stale_alarms).await
+    {
+        aws_error(diags, &e);
+        let kept = state.get("alarms").elements().iter().filter(|e| {
+            e.get("name")
+                .as_str()
+                .is_some_and(|n| stale_alarms.iter().any(|s| s == n))
+        });
+        out.set(
+            "alarms",
+            Value::List(alarms.iter().cloned().chain(kept.cloned()).collect()),
+        );
+        return out;
+    }
+    out.set("alarms", Value::List(alarms));
+    let resource_id = service_resource_id(&spec.cluster, &spec.service);
+    for stale in &stale_policies {
+        if let Some(name) = stale.get("name").as_str() {
+            let r = aas::delete_scaling_policy(&client.aas, &resource_id, name).await;
+            if let Err(e) = aws::ignore_not_found(r) {
+                aws_error(diags, &e);
+                return out;
+            }
+        }
+    }
+    out.set("policies", Value::List(policies));
+    out.set("tags_all", Value::string_map(&want_tags));
+    out
+}
+
+/// After a failed write, adds the recorded entries (what exists) of every object not
+/// written yet — those due for deletion included — so state still lists all of them.
+fn keep_unwritten(done: &mut Vec<Value>, recorded: &Value) {
+    for e in recorded.elements() {
+        let purpose = e.get("purpose");
+        if !done.iter().any(|d| d.get("purpose") == purpose) {
+            done.push(e.clone());
+        }
+    }
+}
+
+/// Refreshes state from AWS: target (when owned), policies and alarms in one call each,
+/// tags when the resource manages tags. Returns null when nothing exists any more.
+async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError> {
+    let mut out = state.clone();
+    let (Some(cluster), Some(service), Some(name)) = (
+        state.get("cluster_name").as_str(),
+        state.get("service_name").as_str(),
+        state.get("name").as_str(),
+    ) else {
+        return Ok(out);
+    };
+    let resource_id = service_resource_id(cluster, service);
+    let importing = state.get("queue_name").is_null();
+    let owned = state.get("scalable_target_id").is_null();
+    let mut exists = false;
+
+    let mut tag_source = None;
+    if owned {
+        match aws::optional(aas::find_scalable_target(&client.aas, &resource_id).await)? {
+            Some(t) => {
+                exists = true;
+                out.set("scalable_target_arn", Value::from(t.arn.as_str()));
+                out.set("min_capacity", Value::int(t.target.min_capacity.into()));
+                out.set("max_capacity", Value::int(t.target.max_capacity.into()));
+                tag_source = Some((true, t.arn));
+            }
+            None => out.set("scalable_target_arn", Value::Null),
+        }
+    }
+
+    let purposes = [
+        Purpose::BacklogPerTask,
+        Purpose::WakeFromZero,
+        Purpose::DrainToZero,
+    ];
+    let wanted = |list: &Value| -> Vec<Purpose> {
+        if importing {
+            purposes.to_vec()
+        } else {
+            list.elements()
+                .iter()
+                .filter_map(|e| e.get("purpose").as_str().and_then(Purpose::parse))
+                .collect()
+        }
+    };
+    let policy_purposes = wanted(state.get("policies"));
+    let names: Vec<String> = policy_purposes
+        .iter()
+        .map(|p| p.object_name(name))
+        .collect();
+    let found = aas::find_scaling_policies(&client.aas, &resource_id, &names).await?;
+    let mut policies = Vec::new();
+    for purpose in &policy_purposes {
+        let pname = purpose.object_name(name);
+        if let Some(o) = found.iter().find(|o| o.policy.name == pname) {
+            exists = true;
+            policies.push(policy_value(
+                purpose.as_str(),
+                &o.policy,
+                Value::from(o.arn.as_str()),
+            ));
+        } else if let Some(e) = by_purpose(state.get("policies"), purpose.as_str()) {
+            let mut gone = e.clone();
+            gone.set("arn", Value::Null);
+            policies.push(gone);
+        }
+    }
+    out.set("policies", Value::List(policies));
+
+    let alarm_purposes: Vec<Purpose> = wanted(state.get("alarms"))
+        .into_iter()
+        .filter(|p| *p != Purpose::BacklogPerTask)
+        .collect();
+    let names: Vec<String> = alarm_purposes.iter().map(|p| p.object_name(name)).collect();
+    let found_alarms = cw::find_alarms_by_names(&client.cloudwatch, &names).await?;
+    let mut alarms = Vec::new();
+    for purpose in &alarm_purposes {
+        let aname = purpose.object_name(name);
+        if let Some(o) = found_alarms.iter().find(|o| o.alarm.name == aname) {
+            exists = true;
+            let actions = Value::List(
+                o.alarm
+                    .actions
+                    .iter()
+                    .map(|a| Value::from(a.as_str()))
+                    .collect(),
+            );
+            alarms.push(alarm_value(
+                purpose.as_str(),
+                &o.alarm,
+                Value::from(o.arn.as_str()),
+                actions,
+            ));
+            if tag_source.is_none() {
+                tag_source = Some((false, o.arn.clone()));
+            }
+        } else if let Some(e) = by_purpose(state.get("alarms"), purpose.as_str()) {
+            let mut gone = e.clone();
+            gone.set("arn", Value::Null);
+            alarms.push(gone);
+        }
+    }
+    out.set("alarms", Value::List(alarms));
+
+    if !exists {
+        tracing::warn!(
+            name,
+            "nothing of the backlog scaling policy is left; removing it from state"
+        );
+        return Ok(Value::Null);
+    }
+    let prior_all = state.get("tags_all");
+    if prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty()) {
+        let observed = match &tag_source {
+            Some((true, arn)) => Some(aas::list_tags(&client.aas, arn).await?),
+            Some((false, arn)) => Some(cw::list_tags(&client.cloudwatch, arn).await?),
+            None => None,
+        };
+        if let Some(all) = observed {
+            out.set(
+                "tags",
+                own_tags_from(&all, &client.default_tags, state.get("tags")),
+            );
+            out.set("tags_all", Value::string_map(&all));
+        }
+    } else {
+        out.set("tags_all", Value::Map(BTreeMap::new()));
+    }
+    if importing {
+        derive_inputs(&mut out, &found, &found_alarms);
+    }
+    Ok(out)
+}
+
+/// A number recovered from AWS as the decimal a person would write (`0.1`, not the
+/// nearest float64), so it equals the configured value exactly.
+fn decimal(x: f64) -> Value {
+    crate::tfplugin::Number::parse(&crate::scaling::backlog_policy::fmt_number(x))
+        .map_or_else(|| Value::number(x), Value::Number)
+}
+
+/// On import, recovers the configuration inputs from what AWS holds, so that a plan
+/// after import is empty.
+fn derive_inputs(out: &mut Value, policies: &[aas::ObservedPolicy], alarms: &[cw::ObservedAlarm]) {
+    let name = out.get("name").as_str().unwrap_or_default().to_owned();
+    let tt = policies.iter().find_map(|o| match &o.policy.kind {
+        PolicyKind::TargetTracking(t)
+            if o.policy.name == Purpose::BacklogPerTask.object_name(&name) =>
+        {
+            Some(t)
+        }
+        _ => None,
+    });
+    let step = |p: Purpose| {
+        policies.iter().find_map(|o| match &o.policy.kind {
+            PolicyKind::Step(s) if o.policy.name == p.object_name(&name) => Some(s),
+            _ => None,
+        })
+    };
+    let alarm = |p: Purpose| {
+        alarms
+            .iter()
+            .find(|a| a.alarm.name == p.object_name(&name))
+            .map(|a| &a.alarm)
+    };
+    if let Some(t) = tt {
+        let has = |id: &str| t.metrics.iter().any(|q| q.id == id);
+        out.set("include_in_flight", Value::Bool(has("in_flight")));
+        out.set("include_delayed", Value::Bool(has("delayed")));
+        out.set("disable_scale_in", Value::Bool(t.disable_scale_in));
+        out.set(
+            "scale_out_cooldown",
+            Value::int(t.scale_out_cooldown.unwrap_or(0).into()),
+        );
+        out.set(
+            "scale_in_cooldown",
+            Value::int(t.scale_in_cooldown.unwrap_or(0).into()),
+        );
+        out.set("target_value", Value::number(t.target_value));
+        let source = t.metrics.iter().find_map(|q| match &q.source {
+            QuerySource::Metric(ms) if q.id == "tasks" => Some(ms.metric.name.as_str()),
+            _ => None,
+        });
+        let source = if source == Some("RunningTaskCount") {
+            TaskCountSource::ContainerInsights
+        } else {
+            TaskCountSource::CpuSampleCount
+        };
+        out.set("task_count_source", Value::from(source.as_str()));
+        out.set("target_backlog_per_task", decimal(t.target_value));
+    }
+    if let Some(w) = alarm(Purpose::WakeFromZero) {
+        out.set("wake_threshold", decimal(w.threshold));
+        if let AlarmMetric::Math(queries) = &w.metric
+            && let Some(q) = queries.iter().find_map(|q| match &q.source {
+                QuerySource::Metric(ms) => ms.metric.dimensions.get("QueueName"),
+                QuerySource::Expression(_) => None,
+            })
+        {
+            out.set("queue_name", Value::from(q.as_str()));
+        }
+        if let Some(BacklogTarget::Latency {
+            latency,
+            processing,
+        }) = BacklogTarget::parse(&w.description)
+        {
+            out.set("target_backlog_per_task", Value::Null);
+            out.set("acceptable_latency_seconds", decimal(latency));
+            out.set("average_processing_seconds", decimal(processing));
+        }
+    }
+    if let Some(s) = step(Purpose::WakeFromZero)
+        && let Some(a) = s.steps.first()
+    {
+        out.set("wake_tasks", Value::int(a.scaling_adjustment.into()));
+    }
+    let idle =
+        alarm(Purpose::DrainToZero).map_or(DEFAULT_IDLE_MINUTES, |d| d.evaluation_periods.into());
+    out.set("idle_minutes", Value::int(idle));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, Value)]) -> Value {
+        let Type::Object(attrs) = schema().value_type() else {
+            unreachable!()
+        };
+        let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        for (k, x) in [
+            ("name", Value::from("worker")),
+            ("queue_name", Value::from("jobs")),
+            ("cluster_name", Value::from("main")),
+            ("service_name", Value::from("worker")),
+            ("min_capacity", Value::int(0)),
+            ("max_capacity", Value::int(50)),
+            ("acceptable_latency_seconds", Value::int(10)),
+            ("average_processing_seconds", Value::number(0.1)),
+        ] {
+            v.set(k, x);
+        }
+        for (k, x) in pairs {
+            v.set(k, x.clone());
+        }
+        v
+    }
+
+    fn errors_at(c: &Value) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        validate(c, &mut d);
+        d.iter()
+            .filter_map(|x| x.attribute.as_ref())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        assert!(errors_at(&config(&[])).is_empty());
+    }
+
+    #[test]
+    fn exactly_one_way_to_give_the_target() {
+        assert_eq!(
+            errors_at(&config(&[("target_backlog_per_task", Value::int(5))])),
+            ["target_backlog_per_task"]
+        );
+        let none = config(&[
+            ("acceptable_latency_seconds", Value::Null),
+            ("average_processing_seconds", Value::Null),
+        ]);
+        assert_eq!(errors_at(&none), ["target_backlog_per_task"]);
+        let half = config(&[("average_processing_seconds", Value::Null)]);
+        assert_eq!(errors_at(&half), ["average_processing_seconds"]);
+    }
+
+    #[test]
+    fn bad_values_are_reported_at_their_attribute() {
+        let cases: [(&str, Value); 9] = [
+            ("name", Value::from("has space")),
+            (
+                "queue_name",
+                Value::from("https://sqs.us-east-1.amazonaws.com/1/jobs"),
+            ),
+            ("idle_minutes", Value::int(0)),
+            ("idle_minutes", Value::int(1441)),
+            ("scale_in_cooldown", Value::int(-1)),
+            ("wake_threshold", Value::number(0.5)),
+            ("wake_tasks", Value::int(0)),
+            ("task_count_source", Value::from("guess")),
+            ("acceptable_latency_seconds", Value::number(0.01)),
+        ];
+        for (attr, v) in cases {
+            assert_eq!(
+                errors_at(&config(&[(attr, v.clone())])),
+                [attr],
+                "{attr} = {v:?}"
+            );
+        }
+        assert_eq!(
+            errors_at(&config(&[
+                ("min_capacity", Value::int(9)),
+                ("max_capacity", Value::int(3))
+            ])),
+            ["min_capacity"]
+        );
+        assert_eq!(
+            errors_at(&config(&[("wake_tasks", Value::int(60))])),
+            ["wake_tasks"]
+        );
+        assert_eq!(
+            errors_at(&config(&[
+                ("target_backlog_per_task", Value::int(0)),
+                ("acceptable_latency_seconds", Value::Null),
+                ("average_processing_seconds", Value::Null)
+            ])),
+            ["target_backlog_per_task"]
+        );
+    }
+
+    #[test]
+    fn fifo_queue_names_are_accepted() {
+        assert!(errors_at(&config(&[("queue_name", Value::from("jobs.fifo"))])).is_empty());
+        assert_eq!(
+            errors_at(&config(&[("queue_name", Value::from(".fifo"))])),
+            ["queue_name"]
+        );
+        assert_eq!(
+            errors_at(&config(&[("queue_name", Value::from("q".repeat(81)))])),
+            ["queue_name"]
+        );
+    }
+
+    #[test]
+    fn an_attached_policy_takes_no_capacities_and_must_match_its_service() {
+        let attached = config(&[
+            ("scalable_target_id", Value::from("service/main/worker")),
+            ("min_capacity", Value::Null),
+            ("max_capacity", Value::Null),
+        ]);
+        assert!(errors_at(&attached).is_empty());
+        let mut other = attached.clone();
+        other.set("scalable_target_id", Value::from("service/main/other"));
+        assert_eq!(errors_at(&other), ["scalable_target_id"]);
+        let mut both = attached;
+        both.set("min_capacity", Value::int(0));
+        assert_eq!(errors_at(&both), ["min_capacity"]);
+        let owned_without = config(&[("max_capacity", Value::Null)]);
+        assert_eq!(errors_at(&owned_without), ["max_capacity"]);
+    }
+
+    #[test]
+    fn unknown_values_are_not_judged() {
+        let c = config(&[
+            ("queue_name", Value::Unknown),
+            ("scalable_target_id", Value::Unknown),
+            ("min_capacity", Value::Unknown),
+        ]);
+        assert!(errors_at(&c).is_empty());
+    }
+
+    #[test]
+    fn alarm_arns_come_from_the_policy_arn() {
+        let p = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:abc:resource/ecs/service/c/s:policyName/p";
+        assert_eq!(
+            alarm_arn(p, "a"),
+            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"
+        );
+    }
+
+    #[test]
+    fn planned_objects_keep_arns_only_when_unchanged() {
+        let mut planned = config(&[]);
+        for (k, v) in [
+            ("include_in_flight", Value::Bool(true)),
+            ("include_delayed", Value::Bool(false)),
+            ("scale_out_cooldown", Value::int(60)),
+            ("scale_in_cooldown", Value::int(300)),
+            ("disable_scale_in", Value::Bool(false)),
+            ("wake_threshold", Value::int(1)),
+            ("wake_tasks", Value::int(1)),
+            ("idle_minutes", Value::int(15)),
+            ("task_count_source", Value::from("cpu_sample_count")),
+        ] {
+            planned.set(k, v);
+        }
+        let spec = spec_from(&planned).expect("known spec");
+        let (fresh_policies, _) = plan_objects(&compile(&spec), &Value::Null);
+        assert!(
+            fresh_policies
+                .elements()
+                .iter()
+                .all(|p| p.get("arn").is_unknown())
+        );
+        // Pretend everything exists as planned.
+        let mut prior = planned.clone();
+        let existing: Vec<Value> = fresh_policies
+            .elements()
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                p.set(
+                    "arn",
+                    Value::from(format!(
+                        "arn:{}",
+                        p.get("purpose").as_str().unwrap_or_default()
+                    )),
+                );
+                p
+            })
+            .collect();
+        prior.set("policies", Value::List(existing));
+        let (same, alarms) = plan_objects(&compile(&spec), &prior);
+        assert!(
+            same.elements()
+                .iter()
+                .all(|p| p.get("arn").as_str().is_some())
+        );
+        let wake_alarm = by_purpose(&alarms, "wake-from-zero").expect("wake alarm");
+        assert_eq!(
+            wake_alarm.get("actions"),
+            &Value::List(vec![Value::from("arn:wake-from-zero")])
+        );
+        let mut changed = planned.clone();
+        changed.set("wake_tasks", Value::int(2));
+        let (after, _) = plan_objects(&compile(&spec_from(&changed).expect("spec")), &prior);
+        assert!(
+            by_purpose(&after, "wake-from-zero")
+                .expect("wake")
+                .get("arn")
+                .is_unknown()
+        );
+        assert!(
+            by_purpose(&after, "backlog-per-task")
+                .expect("tt")
+                .get("arn")
+                .as_str()
+                .is_some()
+        );
+    }
+}
