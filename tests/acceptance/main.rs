@@ -9,6 +9,7 @@
 //! the embedded emulator, sweeping leftovers named `qsacc-…` first;
 //! `QUEUESCALE_SWEEP_ONLY=1` only sweeps.
 
+mod backlog_policy;
 mod data_source;
 mod provider_config;
 mod scalable_target;
@@ -22,6 +23,7 @@ fn cases() -> Vec<Case> {
     let mut all = Vec::new();
     all.extend(data_source::cases());
     all.extend(scalable_target::cases());
+    all.extend(backlog_policy::cases());
     all.extend(provider_config::cases());
     all
 }

@@ -186,6 +186,9 @@ fn import(tf: &TerraformBin) {
     let ws = aws_workspace(tf, "st-import");
     ws.write_config(&config(&f, "  min_capacity = 0\n  max_capacity = 4"));
     ws.init();
+    let bad = ws.run(&["import", "-input=false", "-no-color", ADDR, "just-a-name"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("Invalid import id"), "{}", bad.text());
     ws.ok(&[
         "import",
         "-input=false",
@@ -201,14 +204,6 @@ fn import(tf: &TerraformBin) {
         "{state}"
     );
     ws.assert_plan_empty();
-    let bad = ws.run(&[
-        "import",
-        "-input=false",
-        "-no-color",
-        "queuescale_scalable_target.other",
-        "just-a-name",
-    ]);
-    assert_ne!(bad.code, 0);
     ws.destroy();
     assert_gone(&f);
 }

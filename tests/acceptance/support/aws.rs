@@ -189,13 +189,26 @@ impl Drop for ServiceFixture {
                 .send()
                 .await;
             let _ = c.ecs.delete_cluster().cluster(&self.cluster).send().await;
-            if let Ok(url) = c.sqs.get_queue_url().queue_name(&self.queue).send().await
-                && let Some(u) = url.queue_url()
-            {
-                let _ = c.sqs.delete_queue().queue_url(u).send().await;
-            }
         });
+        delete_queue(&self.queue);
     }
+}
+
+/// Creates a standard queue.
+pub fn create_queue(name: &str) {
+    block_on(clients().sqs.create_queue().queue_name(name).send()).expect("create queue");
+}
+
+/// Deletes a queue if it exists (best effort, for clean-up).
+pub fn delete_queue(name: &str) {
+    let c = clients();
+    block_on(async {
+        if let Ok(url) = c.sqs.get_queue_url().queue_name(name).send().await
+            && let Some(u) = url.queue_url()
+        {
+            let _ = c.sqs.delete_queue().queue_url(u).send().await;
+        }
+    });
 }
 
 /// The scalable target of a service, if registered (through the provider's finder).

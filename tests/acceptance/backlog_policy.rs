@@ -1,0 +1,616 @@
+//! `queuescale_sqs_backlog_scaling_policy` against the AWS backend: what AWS holds must be
+//! exactly what the library's compiler produces for the configuration.
+
+use serde_json::{Value as Json, json};
+use terraform_provider_queuescale::scaling::backlog_policy::{
+    BacklogSpec, BacklogTarget, Purpose, TaskCountSource, compile,
+};
+
+use crate::scalable_target::assert_import_matches;
+use crate::support::aws::{self, ServiceFixture, unique_prefix};
+use crate::support::emulator::Fault;
+use crate::support::terraform::{TerraformBin, Workspace};
+use crate::support::{Case, aws_workspace, provider_header};
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new("backlog_policy_basic", basic),
+        Case::new("backlog_policy_update", update),
+        Case::new("backlog_policy_disappears", disappears),
+        Case::new("backlog_policy_import", import),
+        Case::new("backlog_policy_partial_failure", partial_failure).embedded_only(),
+        Case::new("backlog_policy_bad_input", bad_input),
+        Case::new("backlog_policy_fifo", fifo),
+        Case::new("backlog_policy_attached_to_scalable_target", attached),
+    ]
+}
+
+const ADDR: &str = "queuescale_sqs_backlog_scaling_policy.worker";
+
+fn resource(f: &ServiceFixture, name: &str, body: &str) -> String {
+    format!(
+        "{}\nresource \"queuescale_sqs_backlog_scaling_policy\" \"worker\" {{\n  name = \"{name}\"\n  \
+         queue_name = \"{}\"\n  cluster_name = \"{}\"\n  service_name = \"{}\"\n{body}\n}}\n",
+        provider_header(),
+        f.queue,
+        f.cluster,
+        f.service
+    )
+}
+
+/// The issue's example: 0–50 tasks, 10 s latency, 0.1 s per message.
+const EXAMPLE: &str = "  min_capacity = 0\n  max_capacity = 50\n  acceptable_latency_seconds = 10\n  \
+                       average_processing_seconds = 0.1";
+
+/// The spec the example configuration means, with every default.
+fn example_spec(f: &ServiceFixture, name: &str) -> BacklogSpec {
+    BacklogSpec {
+        name: name.to_owned(),
+        queue_name: f.queue.clone(),
+        cluster: f.cluster.clone(),
+        service: f.service.clone(),
+        owned_capacity: Some((0, 50)),
+        target: BacklogTarget::Latency {
+            latency: 10.0,
+            processing: 0.1,
+        },
+        include_in_flight: true,
+        include_delayed: false,
+        scale_out_cooldown: 60,
+        scale_in_cooldown: 300,
+        disable_scale_in: false,
+        wake_threshold: 1.0,
+        wake_tasks: 1,
+        idle_minutes: 15,
+        task_count: TaskCountSource::CpuSampleCount,
+    }
+}
+
+/// Asserts AWS holds exactly the compiled target, policies and alarms of `spec`, each
+/// alarm invoking its own policy.
+fn assert_aws_matches(spec: &BacklogSpec) {
+    let compiled = compile(spec);
+    let resource_id = format!("service/{}/{}", spec.cluster, spec.service);
+    if let Some(t) = &compiled.target {
+        let observed = aws::scalable_target(&resource_id).expect("scalable target registered");
+        assert_eq!(&observed.target, t);
+    }
+    let policies = aws::policies(&resource_id);
+    for (_, want) in &compiled.policies {
+        let got = policies
+            .iter()
+            .find(|p| p.policy.name == want.name)
+            .unwrap_or_else(|| panic!("policy {} missing", want.name));
+        assert_eq!(&got.policy, want, "policy {} as AWS holds it", want.name);
+    }
+    assert_eq!(
+        policies
+            .iter()
+            .filter(|p| p.policy.name.starts_with(&spec.name))
+            .count(),
+        compiled.policies.len(),
+        "no other policies of this resource"
+    );
+    let names: Vec<String> = compiled
+        .alarms
+        .iter()
+        .map(|(_, a)| a.name.clone())
+        .collect();
+    let alarms = aws::block_on(
+        terraform_provider_queuescale::aws::cloudwatch::find_alarms_by_names(
+            &aws::clients().cloudwatch,
+            &names,
+        ),
+    )
+    .expect("describe alarms");
+    for (purpose, want) in &compiled.alarms {
+        let got = alarms
+            .iter()
+            .find(|a| a.alarm.name == want.name)
+            .unwrap_or_else(|| panic!("alarm {} missing", want.name));
+        let policy = policies
+            .iter()
+            .find(|p| p.policy.name == purpose.object_name(&spec.name))
+            .expect("the alarm's policy");
+        let mut want = want.clone();
+        want.actions = vec![policy.arn.clone()];
+        assert_eq!(
+            got.alarm, want,
+            "alarm {} as CloudWatch holds it",
+            want.name
+        );
+    }
+    assert_eq!(
+        aws::alarms_with_prefix(&spec.name).len(),
+        compiled.alarms.len(),
+        "no extra alarms"
+    );
+}
+
+/// Asserts nothing of the resource is left.
+fn assert_nothing_left(f: &ServiceFixture, name: &str, owned: bool) {
+    if owned {
+        assert!(
+            aws::scalable_target(&f.resource_id()).is_none(),
+            "target left behind"
+        );
+    }
+    let left: Vec<String> = aws::policies(&f.resource_id())
+        .into_iter()
+        .map(|p| p.policy.name)
+        .filter(|n| n.starts_with(name))
+        .collect();
+    assert!(left.is_empty(), "policies left behind: {left:?}");
+    assert!(
+        aws::alarms_with_prefix(name).is_empty(),
+        "alarms left behind"
+    );
+}
+
+fn state_object<'a>(values: &'a Json, list: &str, purpose: &str) -> &'a Json {
+    values[list]
+        .as_array()
+        .and_then(|l| l.iter().find(|e| e["purpose"] == purpose))
+        .unwrap_or_else(|| panic!("{list} has no {purpose}: {values}"))
+}
+
+fn basic(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-basic"), false);
+    let name = format!("{}-scale", f.cluster);
+    let ws = aws_workspace(tf, "bp-basic");
+    let hcl = resource(&f, &name, EXAMPLE);
+    ws.write_config(&hcl);
+    ws.init();
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    for shown in [
+        "IF(tasks > 0 AND backlog > 0, backlog / tasks)",
+        "IF(FILL(tasks, 0) == 0, waiting, 0)",
+        "-wake-from-zero",
+        "-drain-to-zero",
+        "target_value",
+    ] {
+        assert!(
+            plan.stdout.contains(shown),
+            "the plan shows {shown:?}:\n{}",
+            plan.stdout
+        );
+    }
+    ws.apply();
+    let spec = example_spec(&f, &name);
+    assert_aws_matches(&spec);
+    let values = ws.resource_values(ADDR);
+    assert_eq!(values["target_value"], 100);
+    assert_eq!(values["id"], format!("{}/{}/{name}", f.cluster, f.service));
+    assert_eq!(
+        state_object(&values, "policies", "backlog-per-task")["target_value"],
+        100
+    );
+    ws.assert_plan_empty();
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        ADDR,
+        &format!("{}/{}/{name}", f.cluster, f.service),
+    );
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+}
+
+fn update(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-update"), false);
+    let other_queue = format!("{}-other", f.cluster);
+    aws::create_queue(&other_queue);
+    let name = format!("{}-scale", f.cluster);
+    let ws = aws_workspace(tf, "bp-update");
+    ws.write_config(&resource(
+        &f,
+        &name,
+        &format!("{EXAMPLE}\n  tags = {{ team = \"a\" }}"),
+    ));
+    ws.init();
+    ws.apply();
+    let target_arn = aws::scalable_target(&f.resource_id()).expect("target").arn;
+
+    // Every updatable attribute at once.
+    let changed = format!(
+        "{}\nresource \"queuescale_sqs_backlog_scaling_policy\" \"worker\" {{\n  name = \"{name}\"\n  \
+         queue_name = \"{other_queue}\"\n  cluster_name = \"{}\"\n  service_name = \"{}\"\n  \
+         min_capacity = 1\n  max_capacity = 20\n  target_backlog_per_task = 25\n  \
+         include_in_flight = false\n  include_delayed = true\n  scale_out_cooldown = 30\n  \
+         scale_in_cooldown = 600\n  wake_threshold = 5\n  wake_tasks = 2\n  idle_minutes = 30\n  \
+         task_count_source = \"container_insights\"\n  tags = {{ team = \"b\", tier = \"jobs\" }}\n}}\n",
+        provider_header(),
+        f.cluster,
+        f.service
+    );
+    ws.write_config(&changed);
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "in place:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    let mut spec = example_spec(&f, &name);
+    spec.queue_name = other_queue.clone();
+    spec.owned_capacity = Some((1, 20));
+    spec.target = BacklogTarget::Explicit(25.0);
+    spec.include_in_flight = false;
+    spec.include_delayed = true;
+    spec.scale_out_cooldown = 30;
+    spec.scale_in_cooldown = 600;
+    spec.wake_threshold = 5.0;
+    spec.wake_tasks = 2;
+    spec.idle_minutes = 30;
+    spec.task_count = TaskCountSource::ContainerInsights;
+    assert_aws_matches(&spec);
+    let target = aws::scalable_target(&f.resource_id()).expect("target");
+    assert_eq!(
+        target.arn, target_arn,
+        "the target was updated, not replaced"
+    );
+    let tags = aws::target_tags(&target.arn);
+    assert_eq!(
+        (tags["team"].as_str(), tags["tier"].as_str()),
+        ("b", "jobs")
+    );
+    ws.assert_plan_empty();
+
+    // disable_scale_in removes the drain; re-enabling brings it back.
+    ws.write_config(&changed.replace(
+        "  idle_minutes = 30\n",
+        "  idle_minutes = 30\n  disable_scale_in = true\n",
+    ));
+    ws.apply();
+    spec.disable_scale_in = true;
+    assert_aws_matches(&spec);
+    ws.assert_plan_empty();
+    ws.write_config(&changed);
+    ws.apply();
+    spec.disable_scale_in = false;
+    assert_aws_matches(&spec);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+    aws::delete_queue(&other_queue);
+}
+
+fn disappears(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-gone"), false);
+    let name = format!("{}-scale", f.cluster);
+    let spec = example_spec(&f, &name);
+    let ws = aws_workspace(tf, "bp-gone");
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.init();
+    ws.apply();
+    let cw = &aws::clients().cloudwatch;
+
+    // An alarm deleted behind Terraform's back.
+    let wake = Purpose::WakeFromZero.object_name(&name);
+    aws::block_on(cw.delete_alarms().alarm_names(&wake).send()).expect("delete alarm");
+    expect_repair(&ws, &spec, "wake-from-zero");
+
+    // An alarm edited behind Terraform's back.
+    let drain = Purpose::DrainToZero.object_name(&name);
+    let compiled = compile(&spec);
+    let mut edited = compiled.alarms[1].1.clone();
+    edited.threshold = 5.0;
+    edited.actions = vec![
+        aws::policies(&f.resource_id())
+            .into_iter()
+            .find(|p| p.policy.name == drain)
+            .expect("drain policy")
+            .arn,
+    ];
+    aws::block_on(
+        terraform_provider_queuescale::aws::cloudwatch::put_metric_alarm(
+            cw,
+            &edited,
+            &Default::default(),
+        ),
+    )
+    .expect("edit alarm");
+    expect_repair(&ws, &spec, "drain-to-zero");
+
+    // A policy deleted behind Terraform's back.
+    let tt = Purpose::BacklogPerTask.object_name(&name);
+    aws::block_on(
+        terraform_provider_queuescale::aws::app_autoscaling::delete_scaling_policy(
+            &aws::clients().aas,
+            &f.resource_id(),
+            &tt,
+        ),
+    )
+    .expect("delete policy");
+    expect_repair(&ws, &spec, "backlog-per-task");
+
+    // The target deregistered (AWS deletes its policies with it).
+    aws::deregister(&f.resource_id());
+    expect_repair(&ws, &spec, "scalable_target_arn");
+
+    // Destroy is idempotent when some objects are already gone.
+    aws::block_on(cw.delete_alarms().alarm_names(&wake).send()).expect("delete alarm");
+    ws.ok(&[
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-refresh=false",
+    ]);
+    assert_nothing_left(&f, &name, true);
+}
+
+/// The next plan shows a change mentioning `what`; the next apply restores `spec` exactly.
+fn expect_repair(ws: &Workspace, spec: &BacklogSpec, what: &str) {
+    let plan = ws.plan();
+    assert_eq!(
+        plan.code,
+        2,
+        "the change behind Terraform's back shows:\n{}",
+        plan.text()
+    );
+    assert!(
+        plan.stdout.contains(what),
+        "the plan mentions {what}:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    assert_aws_matches(spec);
+    ws.assert_plan_empty();
+}
+
+fn import(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-import"), false);
+    let name = format!("{}-scale", f.cluster);
+    let body = format!(
+        "{EXAMPLE}\n  wake_tasks = 2\n  idle_minutes = 20\n  include_delayed = true\n  tags = {{ team = \"jobs\" }}"
+    );
+    let hcl = resource(&f, &name, &body);
+    let made = aws_workspace(tf, "bp-import-src");
+    made.write_config(&hcl);
+    made.init();
+    made.apply();
+    // Import into a fresh directory: state equal, plan empty.
+    let fresh = aws_workspace(tf, "bp-import");
+    fresh.write_config(&hcl);
+    fresh.init();
+    let bad = fresh.run(&["import", "-input=false", "-no-color", ADDR, "only/two"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("Invalid import id"), "{}", bad.text());
+    assert!(
+        bad.stderr.contains("CLUSTER/SERVICE/NAME"),
+        "{}",
+        bad.text()
+    );
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        ADDR,
+        &format!("{}/{}/{name}", f.cluster, f.service),
+    ]);
+    assert_eq!(fresh.resource_values(ADDR), made.resource_values(ADDR));
+    fresh.assert_plan_empty();
+    made.destroy();
+    assert_nothing_left(&f, &name, true);
+}
+
+fn partial_failure(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-partial"), false);
+    let name = format!("{}-scale", f.cluster);
+    let drain = Purpose::DrainToZero.object_name(&name);
+    let ws = aws_workspace(tf, "bp-partial");
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.init();
+    {
+        let fault = Fault::inject(json!({
+            "operation": "PutMetricAlarm",
+            "error": "LimitExceeded",
+            "message": "The maximum number of alarms has been reached.",
+            "status": 400,
+            "match": drain,
+        }));
+        let r = ws.apply_fails();
+        assert!(r.stderr.contains("Putting alarm failed"), "{}", r.text());
+        assert!(
+            r.stderr.contains(&drain),
+            "the error names the alarm:\n{}",
+            r.text()
+        );
+        assert!(fault.fired() >= 1);
+        // State records exactly what exists: the target, three policies, the wake alarm.
+        let values = ws.resource_values(ADDR);
+        assert!(values["scalable_target_arn"].as_str().is_some(), "{values}");
+        assert_eq!(
+            values["policies"].as_array().map(Vec::len),
+            Some(3),
+            "{values}"
+        );
+        let alarms: Vec<&str> = values["alarms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert_eq!(
+            alarms,
+            [Purpose::WakeFromZero.object_name(&name)],
+            "{values}"
+        );
+        assert!(aws::alarms_with_prefix(&drain).is_empty());
+    }
+    // Fault gone: the next apply converges.
+    ws.apply();
+    assert_aws_matches(&example_spec(&f, &name));
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+}
+
+fn bad_input(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-bad"), false);
+    let name = format!("{}-scale", f.cluster);
+    let ws = aws_workspace(tf, "bp-bad");
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.init();
+    let cases: [(&str, &str, &str); 7] = [
+        (
+            "  min_capacity = 0\n  max_capacity = 5\n  target_backlog_per_task = 10\n  acceptable_latency_seconds = 10\n  average_processing_seconds = 1",
+            "Conflicting targets",
+            "target_backlog_per_task = 10",
+        ),
+        (
+            "  min_capacity = 0\n  max_capacity = 5\n  acceptable_latency_seconds = 0.05\n  average_processing_seconds = 0.1",
+            "Latency shorter than processing time",
+            "acceptable_latency_seconds = 0.05",
+        ),
+        (
+            "  min_capacity = 0\n  max_capacity = 5\n  target_backlog_per_task = 0",
+            "Invalid target_backlog_per_task",
+            "target_backlog_per_task = 0",
+        ),
+        (
+            "  min_capacity = 6\n  max_capacity = 5\n  target_backlog_per_task = 10",
+            "min_capacity is greater than max_capacity",
+            "min_capacity = 6",
+        ),
+        (
+            "  min_capacity = 0\n  max_capacity = 5\n  target_backlog_per_task = 10\n  idle_minutes = 0",
+            "Invalid idle_minutes",
+            "idle_minutes = 0",
+        ),
+        (
+            "  min_capacity = 0\n  max_capacity = 5\n  target_backlog_per_task = 10\n  scale_in_cooldown = -5",
+            "Invalid scale_in_cooldown",
+            "scale_in_cooldown = -5",
+        ),
+        (
+            "  min_capacity = 0\n  max_capacity = 5\n  target_backlog_per_task = 10\n  task_count_source = \"guess\"",
+            "Invalid task_count_source",
+            "task_count_source = \"guess\"",
+        ),
+    ];
+    for (body, summary, line) in cases {
+        ws.write_config(&resource(&f, &name, body));
+        let r = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert_ne!(r.code, 0, "{}", r.text());
+        assert!(r.stderr.contains(summary), "{summary}:\n{}", r.text());
+        assert!(
+            r.stderr.contains(line),
+            "the error points at {line}:\n{}",
+            r.text()
+        );
+    }
+    // A queue name SQS would refuse, and a queue that does not exist.
+    let mut bad_queue = resource(&f, &name, EXAMPLE);
+    bad_queue = bad_queue.replace(
+        &format!("queue_name = \"{}\"", f.queue),
+        "queue_name = \"not a queue\"",
+    );
+    ws.write_config(&bad_queue);
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert!(r.stderr.contains("Invalid queue_name"), "{}", r.text());
+    ws.write_config(
+        &resource(&f, &name, EXAMPLE).replace(&f.queue, &format!("{}-missing", f.queue)),
+    );
+    let r = ws.apply_fails();
+    assert!(r.stderr.contains("SQS queue not found"), "{}", r.text());
+    assert!(
+        ws.ok(&["state", "list"]).stdout.trim().is_empty(),
+        "nothing recorded"
+    );
+    assert_nothing_left(&f, &name, true);
+}
+
+fn fifo(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-fifo"), true);
+    let name = format!("{}-scale", f.cluster);
+    let ws = aws_workspace(tf, "bp-fifo");
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.init();
+    ws.apply();
+    let spec = example_spec(&f, &name);
+    assert!(spec.queue_name.ends_with(".fifo"));
+    assert_aws_matches(&spec);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+}
+
+fn attached(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-attached"), false);
+    let name = format!("{}-scale", f.cluster);
+    let ws = aws_workspace(tf, "bp-attached");
+    let hcl = format!(
+        "{}
+resource \"queuescale_scalable_target\" \"svc\" {{
+  cluster_name = \"{c}\"
+  service_name = \"{s}\"
+  min_capacity = 0
+  max_capacity = 8
+}}
+
+resource \"queuescale_sqs_backlog_scaling_policy\" \"worker\" {{
+  name                    = \"{name}\"
+  queue_name              = \"{q}\"
+  cluster_name            = \"{c}\"
+  service_name            = \"{s}\"
+  scalable_target_id      = queuescale_scalable_target.svc.id
+  target_backlog_per_task = 50
+}}
+",
+        provider_header(),
+        c = f.cluster,
+        s = f.service,
+        q = f.queue
+    );
+    ws.write_config(&hcl);
+    ws.init();
+    ws.apply();
+    let mut spec = example_spec(&f, &name);
+    spec.owned_capacity = None;
+    spec.target = BacklogTarget::Explicit(50.0);
+    assert_aws_matches(&spec);
+    let values = ws.resource_values(ADDR);
+    assert!(
+        values["scalable_target_arn"].is_null(),
+        "the target belongs to the other resource"
+    );
+    let target = aws::scalable_target(&f.resource_id()).expect("target");
+    assert_eq!(target.target.max_capacity, 8);
+    ws.assert_plan_empty();
+    let fresh = aws_workspace(tf, "bp-attached-import");
+    fresh.write_config(&hcl);
+    fresh.init();
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        ADDR,
+        &format!("{}/{}/{name}/attached", f.cluster, f.service),
+    ]);
+    assert_eq!(fresh.resource_values(ADDR), values);
+    // Destroying only the policy leaves the target alone.
+    ws.ok(&[
+        "destroy",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        &format!("-target={ADDR}"),
+    ]);
+    assert!(
+        aws::scalable_target(&f.resource_id()).is_some(),
+        "the attached target stays"
+    );
+    assert!(
+        aws::policies(&f.resource_id())
+            .iter()
+            .all(|p| !p.policy.name.starts_with(&name)),
+        "its policies are gone"
+    );
+    assert!(aws::alarms_with_prefix(&name).is_empty());
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+}
