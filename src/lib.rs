@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod data_sources;
+pub mod docs;
 pub mod functions;
 pub mod plugin;
 pub mod provider;

@@ -1,6 +1,7 @@
 //! The `terraform-provider-queuescale` binary: started by Terraform as a plugin, or by a
 //! person with `--debug` to serve a provider Terraform can attach to.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -15,10 +16,61 @@ struct Cli {
     /// and serve until interrupted.
     #[arg(long)]
     debug: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Render the documentation from the schemas and examples.
+    Docs {
+        /// Directory with the registry-layout examples.
+        #[arg(long, default_value = "examples")]
+        examples: PathBuf,
+        /// Directory to write to.
+        #[arg(long, default_value = "docs")]
+        out: PathBuf,
+        /// Only check that the committed pages are up to date (exit 1 if not).
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn docs(examples: &std::path::Path, out: &std::path::Path, check: bool) -> ExitCode {
+    let result = terraform_provider_queuescale::docs::generate(examples).and_then(|pages| {
+        if check {
+            terraform_provider_queuescale::docs::stale(out, &pages)
+        } else {
+            terraform_provider_queuescale::docs::write(out, &pages).map(|()| Vec::new())
+        }
+    });
+    match result {
+        Ok(stale) if stale.is_empty() => ExitCode::SUCCESS,
+        Ok(stale) => {
+            for p in stale {
+                eprintln!("out of date: {}", out.join(p).display());
+            }
+            eprintln!("run `make docs` and commit the result");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("terraform-provider-queuescale docs: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Docs {
+        examples,
+        out,
+        check,
+    }) = &cli.command
+    {
+        return docs(examples, out, *check);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -47,10 +47,10 @@ fn schema() -> Schema {
                 .describe("ARN of the scalable target."),
             Attribute::required("cluster_name", Type::String)
                 .requires_replace()
-                .describe("Name of the ECS cluster. Changing it replaces the target."),
+                .describe("Name of the ECS cluster."),
             Attribute::required("service_name", Type::String)
                 .requires_replace()
-                .describe("Name of the ECS service. Changing it replaces the target."),
+                .describe("Name of the ECS service."),
             Attribute::required("min_capacity", Type::Number)
                 .describe("Fewest tasks scaling may leave running; `0` allows scaling to zero."),
             Attribute::required("max_capacity", Type::Number)

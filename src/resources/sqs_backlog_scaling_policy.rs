@@ -61,10 +61,10 @@ fn schema() -> Schema {
             ),
             Attribute::required("cluster_name", Type::String)
                 .requires_replace()
-                .describe("ECS cluster of the service. Changing it replaces the resource."),
+                .describe("ECS cluster of the service."),
             Attribute::required("service_name", Type::String)
                 .requires_replace()
-                .describe("ECS service to scale. Changing it replaces the resource."),
+                .describe("ECS service to scale."),
             Attribute::optional("scalable_target_id", Type::String).describe(
                 "Attach to a scalable target managed elsewhere (`queuescale_scalable_target.x.id`) \
                  instead of owning one. Then `min_capacity`/`max_capacity` are not set here.",

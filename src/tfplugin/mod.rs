@@ -3,6 +3,7 @@
 //! provider/resource/data source/function traits, and the gRPC server.
 
 pub mod diag;
+pub mod docs;
 pub mod function;
 pub mod json;
 pub mod msgpack;
