@@ -11,6 +11,8 @@
 
 mod backlog_policy;
 mod data_source;
+mod examples;
+mod install;
 mod provider_config;
 mod scalable_target;
 mod support;
@@ -22,6 +24,8 @@ use support::terraform::{TerraformBin, terraform_1_0, terraform_latest};
 fn cases() -> Vec<Case> {
     let mut all = Vec::new();
     all.extend(data_source::cases());
+    all.extend(examples::cases());
+    all.extend(install::cases());
     all.extend(scalable_target::cases());
     all.extend(backlog_policy::cases());
     all.extend(provider_config::cases());
@@ -62,6 +66,26 @@ fn main() -> std::process::ExitCode {
     };
     let mut trials = Vec::new();
     for case in cases() {
+        if case.one_trial && enabled && !(case.embedded_only && external) {
+            let all: Vec<TerraformBin> = versions
+                .iter()
+                .flatten()
+                .filter(|tf| tf.version >= case.min_version)
+                .cloned()
+                .collect();
+            let label: Vec<String> = all.iter().map(TerraformBin::version_string).collect();
+            let run = case.run;
+            trials.push(Trial::test(
+                format!("{} [terraform {}]", case.name, label.join(", then ")),
+                move || {
+                    for tf in &all {
+                        run(tf);
+                    }
+                    Ok(())
+                },
+            ));
+            continue;
+        }
         for tf in &versions {
             match tf {
                 Some(tf) if case.embedded_only && external => trials.push(

@@ -122,14 +122,21 @@ impl ServiceFixture {
     /// Creates a standard queue `<prefix>-jobs` (or FIFO with `.fifo`) and service
     /// `<prefix>-worker` in cluster `<prefix>` with desired count 0.
     pub fn create(prefix: &str, fifo: bool) -> ServiceFixture {
+        let queue = if fifo {
+            format!("{prefix}-jobs.fifo")
+        } else {
+            format!("{prefix}-jobs")
+        };
+        ServiceFixture::create_named(prefix, &format!("{prefix}-worker"), &queue)
+    }
+
+    /// Creates the queue (FIFO when the name ends in `.fifo`) and service with these names.
+    pub fn create_named(cluster: &str, service: &str, queue: &str) -> ServiceFixture {
+        let fifo = queue.ends_with(".fifo");
         let f = ServiceFixture {
-            cluster: prefix.to_owned(),
-            service: format!("{prefix}-worker"),
-            queue: if fifo {
-                format!("{prefix}-jobs.fifo")
-            } else {
-                format!("{prefix}-jobs")
-            },
+            cluster: cluster.to_owned(),
+            service: service.to_owned(),
+            queue: queue.to_owned(),
         };
         let c = clients();
         block_on(async {
@@ -213,8 +220,10 @@ pub fn delete_queue(name: &str) {
 
 /// The scalable target of a service, if registered (through the provider's finder).
 pub fn scalable_target(resource_id: &str) -> Option<qs::app_autoscaling::ObservedTarget> {
+    // Clients are made (with their own block_on) before entering the runtime.
+    let c = clients();
     block_on(async {
-        qs::optional(qs::app_autoscaling::find_scalable_target(&clients().aas, resource_id).await)
+        qs::optional(qs::app_autoscaling::find_scalable_target(&c.aas, resource_id).await)
     })
     .expect("describe scalable targets")
 }
@@ -235,26 +244,15 @@ pub fn policies(resource_id: &str) -> Vec<qs::app_autoscaling::ObservedPolicy> {
 
 /// Alarms whose names start with `prefix`.
 pub fn alarms_with_prefix(prefix: &str) -> Vec<String> {
-    block_on(async {
-        clients()
-            .cloudwatch
-            .describe_alarms()
-            .alarm_name_prefix(prefix)
-            .send()
-            .await
-            .expect("describe alarms")
-            .metric_alarms()
-            .iter()
-            .filter_map(|a| a.alarm_name().map(str::to_owned))
-            .collect()
-    })
+    let c = clients();
+    block_on(alarm_names_with_prefix(&c.cloudwatch, prefix))
 }
 
 /// Changes a target's capacities behind Terraform's back.
 pub fn set_capacities(resource_id: &str, min: i32, max: i32) {
+    let c = clients();
     block_on(async {
-        clients()
-            .aas
+        c.aas
             .register_scalable_target()
             .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
             .scalable_dimension(
@@ -302,7 +300,7 @@ pub fn sweep() -> usize {
                 deleted += 1;
             }
         }
-        let alarms = alarms_names_with_prefix(&c.cloudwatch).await;
+        let alarms = alarm_names_with_prefix(&c.cloudwatch, PREFIX).await;
         deleted += alarms.len();
         let _ = qs::cloudwatch::delete_alarms(&c.cloudwatch, &alarms).await;
         if let Ok(list) = c.ecs.list_clusters().send().await {
@@ -334,16 +332,16 @@ pub fn sweep() -> usize {
     })
 }
 
-async fn alarms_names_with_prefix(cw: &aws_sdk_cloudwatch::Client) -> Vec<String> {
+async fn alarm_names_with_prefix(cw: &aws_sdk_cloudwatch::Client, prefix: &str) -> Vec<String> {
     cw.describe_alarms()
-        .alarm_name_prefix(PREFIX)
+        .alarm_name_prefix(prefix)
+        .into_paginator()
         .send()
+        .collect::<Result<Vec<_>, _>>()
         .await
-        .map(|o| {
-            o.metric_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+        .expect("describe alarms")
+        .iter()
+        .flat_map(|page| page.metric_alarms())
+        .filter_map(|a| a.alarm_name().map(str::to_owned))
+        .collect()
 }

@@ -46,14 +46,28 @@ struct Running {
 
 static RUNNING: OnceLock<Mutex<Running>> = OnceLock::new();
 
-/// The backend, started on first use. A missing or broken emulator panics: acceptance
-/// tests must fail loudly, never skip.
-pub fn backend() -> &'static Backend {
-    static BACKEND: OnceLock<Backend> = OnceLock::new();
-    BACKEND.get_or_init(|| match std::env::var("QUEUESCALE_ACC_ENDPOINT") {
-        Ok(v) if v == "aws" => Backend::External(None),
-        Ok(v) if !v.is_empty() => Backend::External(Some(v)),
+static BACKEND: OnceLock<Backend> = OnceLock::new();
+
+/// The backend named by an endpoint setting: empty or unset is the embedded emulator,
+/// `aws` is AWS itself, anything else an endpoint URL.
+pub fn backend_from_setting(setting: Option<&str>) -> Backend {
+    match setting {
+        Some("aws") => Backend::External(None),
+        Some(url) if !url.is_empty() => Backend::External(Some(url.to_owned())),
         _ => Backend::Embedded(start_embedded()),
+    }
+}
+
+/// Chooses the backend before first use (the demo does; tests use the default).
+pub fn use_backend(b: Backend) {
+    let _ = BACKEND.set(b);
+}
+
+/// The backend, started on first use (by default from `QUEUESCALE_ACC_ENDPOINT`). A
+/// missing or broken emulator panics: acceptance tests must fail loudly, never skip.
+pub fn backend() -> &'static Backend {
+    BACKEND.get_or_init(|| {
+        backend_from_setting(std::env::var("QUEUESCALE_ACC_ENDPOINT").ok().as_deref())
     })
 }
 

@@ -18,6 +18,9 @@ pub struct Case {
     /// Needs the embedded emulator (fault injection); listed as ignored, with the reason
     /// in its name, when tests run against an external endpoint.
     pub embedded_only: bool,
+    /// Runs under every Terraform version in turn inside one trial (for scenarios whose
+    /// fixed names would collide if the versions ran in parallel).
+    pub one_trial: bool,
 }
 
 impl Case {
@@ -28,6 +31,7 @@ impl Case {
             run,
             min_version: (1, 0, 0),
             embedded_only: false,
+            one_trial: false,
         }
     }
 
@@ -39,6 +43,12 @@ impl Case {
 }
 
 impl Case {
+    /// Runs the versions one after another in a single trial.
+    pub const fn one_trial(mut self) -> Case {
+        self.one_trial = true;
+        self
+    }
+
     /// Marks the scenario as needing the embedded emulator.
     pub const fn embedded_only(mut self) -> Case {
         self.embedded_only = true;

@@ -239,8 +239,21 @@ impl Workspace {
         std::fs::write(self.dir.join("main.tf"), hcl).expect("write main.tf");
     }
 
+    /// Runs `terraform ARGS` in `dir` instead of the work dir (same environment).
+    pub fn run_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.command(args, &[])
+            .current_dir(dir)
+            .output()
+            .map(Run::from)
+            .expect("run terraform")
+    }
+
     /// Runs `terraform ARGS` with extra environment `extra`.
     pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        Run::from(self.command(args, extra).output().expect("run terraform"))
+    }
+
+    fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
         let step = self.step.get() + 1;
         self.step.set(step);
         let mut cmd = Command::new(&self.tf.path);
@@ -268,7 +281,7 @@ impl Workspace {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        Run::from(cmd.output().expect("run terraform"))
+        cmd
     }
 
     /// Runs `terraform ARGS`.
