@@ -104,13 +104,14 @@ fn render_block(block: &Block, anchor: &str, out: &mut String, later: &mut Vec<S
         let _ = writeln!(out, "### {title}\n");
         for a in attrs {
             let ty = a.value_type();
-            let mut line = format!("- `{}` ({})", a.name, type_name(&ty));
+            let mut kind = type_name(&ty);
             if a.sensitive {
-                line.push_str(", Sensitive");
+                kind.push_str(", Sensitive");
             }
             if a.deprecated {
-                line.push_str(", Deprecated");
+                kind.push_str(", Deprecated");
             }
+            let mut line = format!("- `{}` ({kind})", a.name);
             let desc = a.description.trim();
             if !desc.is_empty() {
                 let _ = write!(line, " {desc}");
