@@ -2,8 +2,9 @@
 //! names, for at most its own timeout, and gives up at once when Terraform says stop.
 //! Throttling and transient network errors are retried by the SDK (adaptive mode).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::AwsError;
