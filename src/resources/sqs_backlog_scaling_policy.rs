@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::objects::{self, alarm_value, arn_of, by_purpose, policy_value, same_config};
+use super::objects;
+use super::reconcile;
 use super::scalable_target::{own_tags_from, report_register_error};
-use super::support::{aws_error, int_at, validate_ecs_name};
+use super::support::{aws_error, decimal, int_at, validate_ecs_name, validate_object_name};
 use super::tags;
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
@@ -233,24 +234,7 @@ fn check_whole(config: &Value, attr: &str, lo: i64, hi: i64, diags: &mut Diagnos
 
 /// Checks the configuration, every problem at its attribute; unknown values are skipped.
 fn validate(config: &Value, diags: &mut Diagnostics) {
-    if let Some(name) = config.get("name").as_str() {
-        let ok = !name.is_empty()
-            && name.len() <= MAX_NAME_LEN
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if !ok {
-            err(
-                diags,
-                "name",
-                "Invalid name",
-                format!(
-                    "{name:?}: use 1 to {MAX_NAME_LEN} letters, digits, '.', '_' or '-' (policy \
-                     and alarm names are built from it)."
-                ),
-            );
-        }
-    }
+    validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
     if let Some(q) = config.get("queue_name").as_str() {
         let base = q.strip_suffix(".fifo").unwrap_or(q);
         let ok = !base.is_empty()
@@ -461,47 +445,21 @@ fn validate_capacity(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// Computed values of a plan: each object keeps its ARN only when it exists with exactly
-/// the desired configuration; otherwise its ARN is unknown (it will be written).
-fn plan_objects(compiled: &Compiled, prior: &Value) -> (Value, Value) {
-    let prior_policies = prior.get("policies");
-    let prior_alarms = prior.get("alarms");
-    let mut policy_arns = BTreeMap::new();
-    let policies = compiled
-        .policies
-        .iter()
-        .map(|(purpose, p)| {
-            let before = by_purpose(prior_policies, purpose.as_str());
-            let mut v = policy_value(purpose.as_str(), p, Value::Unknown);
-            if let Some(b) = before
-                && same_config(b, &v)
-                && let Some(arn) = b.get("arn").as_str()
-            {
-                v.set("arn", Value::from(arn));
-            }
-            policy_arns.insert(*purpose, v.get("arn").clone());
-            v
-        })
-        .collect();
-    let alarms = compiled
-        .alarms
-        .iter()
-        .map(|(purpose, a)| {
-            let actions = match policy_arns.get(purpose) {
-                Some(Value::String(arn)) => Value::List(vec![Value::from(arn.as_str())]),
-                _ => Value::Unknown,
-            };
-            let mut v = alarm_value(purpose.as_str(), a, Value::Unknown, actions);
-            if let Some(b) = by_purpose(prior_alarms, purpose.as_str())
-                && same_config(b, &v)
-                && let Some(arn) = b.get("arn").as_str()
-            {
-                v.set("arn", Value::from(arn));
-            }
-            v
-        })
-        .collect();
-    (Value::List(policies), Value::List(alarms))
+/// The compiled policies and alarms by purpose, as the shared reconciler takes them.
+fn desired(spec: &BacklogSpec, compiled: &Compiled) -> reconcile::Desired {
+    reconcile::Desired {
+        resource_id: service_resource_id(&spec.cluster, &spec.service),
+        policies: compiled
+            .policies
+            .iter()
+            .map(|(p, x)| (p.as_str().to_owned(), x.clone()))
+            .collect(),
+        alarms: compiled
+            .alarms
+            .iter()
+            .map(|(p, x)| (p.as_str().to_owned(), x.clone()))
+            .collect(),
+    }
 }
 
 /// The import id.
@@ -512,18 +470,6 @@ fn import_id(v: &Value) -> Option<String> {
         v.get("service_name").as_str()?,
         v.get("name").as_str()?
     ))
-}
-
-/// The alarm ARN CloudWatch gives `name`, from the partition, region and account of a
-/// policy ARN in the same region.
-fn alarm_arn(policy_arn: &str, name: &str) -> String {
-    let parts: Vec<&str> = policy_arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        [_, partition, _, region, account, ..] => {
-            format!("arn:{partition}:cloudwatch:{region}:{account}:alarm:{name}")
-        }
-        _ => String::new(),
-    }
 }
 
 #[async_trait]
@@ -578,7 +524,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         }
         match spec_from(p) {
             Some(spec) => {
-                let (policies, alarms) = plan_objects(&compile(&spec), &prior);
+                let (policies, alarms) = reconcile::plan(&desired(&spec, &compile(&spec)), &prior);
                 p.set("policies", policies);
                 p.set("alarms", alarms);
             }
@@ -702,16 +648,6 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
     }
 
     async fn delete(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) {
-        let names: Vec<String> = state
-            .get("alarms")
-            .elements()
-            .iter()
-            .filter_map(|a| a.get("name").as_str().map(str::to_owned))
-            .collect();
-        if let Err(e) = cw::delete_alarms(&client.cloudwatch, &names).await {
-            aws_error(diags, &e);
-            return;
-        }
         let (Some(cluster), Some(service)) = (
             state.get("cluster_name").as_str(),
             state.get("service_name").as_str(),
@@ -719,22 +655,18 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             return;
         };
         let resource_id = service_resource_id(cluster, service);
-        if state.get("scalable_target_id").is_null() {
-            // Deregistering the target deletes its policies with it.
-            let r = aas::deregister_scalable_target(&client.aas, &resource_id).await;
-            if let Err(e) = aws::ignore_not_found(r) {
-                aws_error(diags, &e);
-            }
+        let owned = state.get("scalable_target_id").is_null();
+        // Deregistering an owned target deletes its policies with it.
+        if reconcile::delete(client, &resource_id, state, !owned, diags)
+            .await
+            .is_err()
+            || !owned
+        {
             return;
         }
-        for p in state.get("policies").elements() {
-            if let Some(name) = p.get("name").as_str() {
-                let r = aas::delete_scaling_policy(&client.aas, &resource_id, name).await;
-                if let Err(e) = aws::ignore_not_found(r) {
-                    aws_error(diags, &e);
-                    return;
-                }
-            }
+        let r = aas::deregister_scalable_target(&client.aas, &resource_id).await;
+        if let Err(e) = aws::ignore_not_found(r) {
+            aws_error(diags, &e);
         }
     }
 
@@ -865,153 +797,26 @@ async fn reconcile(
         out.set("max_capacity", Value::Null);
     }
 
-    // 2. Policies (upserts), in order.
-    let mut policies: Vec<Value> = Vec::new();
-    let mut policy_arns: BTreeMap<Purpose, String> = BTreeMap::new();
-    let planned_policies = planned.get("policies");
-    for (purpose, policy) in &compiled.policies {
-        let planned_entry = by_purpose(planned_policies, purpose.as_str());
-        let before = by_purpose(state.get("policies"), purpose.as_str());
-        if let (Some(arn), Some(b)) = (arn_of(planned_entry), before)
-            && arn_of(Some(b)) == Some(arn)
-        {
-            policy_arns.insert(*purpose, arn.to_owned());
-            policies.push(b.clone());
-            continue;
-        }
-        match aas::put_scaling_policy(&client.aas, &client.stop, policy).await {
-            Ok(observed) => {
-                policy_arns.insert(*purpose, observed.arn.clone());
-                policies.push(policy_value(
-                    purpose.as_str(),
-                    policy,
-                    Value::from(observed.arn),
-                ));
-            }
-            Err(e) => {
-                aws_error(diags, &e);
-                keep_unwritten(&mut policies, state.get("policies"));
-                out.set("policies", Value::List(policies));
-                return out;
-            }
-        }
-    }
-    // Policies no longer wanted (e.g. the drain after disable_scale_in) are deleted after
-    // the alarms that invoke them.
-    let stale_policies: Vec<Value> = state
-        .get("policies")
-        .elements()
-        .iter()
-        .filter(|e| {
-            let p = e.get("purpose").as_str().and_then(Purpose::parse);
-            !compiled.policies.iter().any(|(q, _)| Some(*q) == p)
-        })
-        .cloned()
-        .collect();
-    out.set(
-        "policies",
-        Value::List(policies.iter().chain(&stale_policies).cloned().collect()),
-    );
-
-    // 3. Alarms, each invoking its policy.
-    let mut alarms: Vec<Value> = Vec::new();
-    let planned_alarms = planned.get("alarms");
-    for (purpose, alarm) in &compiled.alarms {
-        let Some(policy_arn) = policy_arns.get(purpose) else {
-            continue;
-        };
-        let mut alarm = alarm.clone();
-        alarm.actions = vec![policy_arn.clone()];
-        let actions = Value::List(vec![Value::from(policy_arn.as_str())]);
-        let before = by_purpose(state.get("alarms"), purpose.as_str());
-        let existed = arn_of(before).is_some();
-        let unchanged = arn_of(by_purpose(planned_alarms, purpose.as_str())).is_some()
-            && before.is_some_and(|b| {
-                same_config(
-                    b,
-                    &alarm_value(purpose.as_str(), &alarm, Value::Null, actions.clone()),
-                )
-            });
-        if !unchanged
-            && let Err(e) = cw::put_metric_alarm(&client.cloudwatch, &alarm, &want_tags).await
-        {
-            aws_error(diags, &e);
-            keep_unwritten(&mut alarms, state.get("alarms"));
-            out.set("alarms", Value::List(alarms));
-            return out;
-        }
-        let arn = arn_of(before).map_or_else(|| alarm_arn(policy_arn, &alarm.name), str::to_owned);
-        if existed
-            && new_tags
-            && let Err(e) = cw::sync_tags(&client.cloudwatch, &arn, &had_tags, &want_tags).await
-        {
-            aws_error(diags, &e);
-            alarms.push(alarm_value(
-                purpose.as_str(),
-                &alarm,
-                Value::from(arn),
-                actions,
-            ));
-            out.set("alarms", Value::List(alarms));
-            return out;
-        }
-        alarms.push(alarm_value(
-            purpose.as_str(),
-            &alarm,
-            Value::from(arn),
-            actions,
-        ));
-    }
-    let stale_alarms: Vec<String> = state
-        .get("alarms")
-        .elements()
-        .iter()
-        .filter(|e| {
-            let p = e.get("purpose").as_str().and_then(Purpose::parse);
-            !compiled.alarms.iter().any(|(q, _)| Some(*q) == p)
-        })
-        .filter_map(|e| e.get("name").as_str().map(str::to_owned))
-        .collect();
-    if !stale_alarms.is_empty()
-        && let Err(e) = cw::delete_alarms(&client.cloudwatch, &stale_alarms).await
+    // 2. Policies and the alarms that invoke them.
+    let tags = reconcile::Tags {
+        had: &had_tags,
+        want: &want_tags,
+    };
+    if reconcile::write(
+        client,
+        &desired(spec, compiled),
+        state,
+        planned,
+        tags,
+        &mut out,
+        diags,
+    )
+    .await
+    .is_ok()
     {
-        aws_error(diags, &e);
-        let kept = state.get("alarms").elements().iter().filter(|e| {
-            e.get("name")
-                .as_str()
-                .is_some_and(|n| stale_alarms.iter().any(|s| s == n))
-        });
-        out.set(
-            "alarms",
-            Value::List(alarms.iter().cloned().chain(kept.cloned()).collect()),
-        );
-        return out;
+        out.set("tags_all", Value::string_map(&want_tags));
     }
-    out.set("alarms", Value::List(alarms));
-    let resource_id = service_resource_id(&spec.cluster, &spec.service);
-    for stale in &stale_policies {
-        if let Some(name) = stale.get("name").as_str() {
-            let r = aas::delete_scaling_policy(&client.aas, &resource_id, name).await;
-            if let Err(e) = aws::ignore_not_found(r) {
-                aws_error(diags, &e);
-                return out;
-            }
-        }
-    }
-    out.set("policies", Value::List(policies));
-    out.set("tags_all", Value::string_map(&want_tags));
     out
-}
-
-/// After a failed write, adds the recorded entries (what exists) of every object not
-/// written yet — those due for deletion included — so state still lists all of them.
-fn keep_unwritten(done: &mut Vec<Value>, recorded: &Value) {
-    for e in recorded.elements() {
-        let purpose = e.get("purpose");
-        if !done.iter().any(|d| d.get("purpose") == purpose) {
-            done.push(e.clone());
-        }
-    }
 }
 
 /// Refreshes state from AWS: target (when owned), policies and alarms in one call each,
@@ -1044,79 +849,35 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
         }
     }
 
-    let purposes = [
-        Purpose::BacklogPerTask,
-        Purpose::WakeFromZero,
-        Purpose::DrainToZero,
-    ];
-    let wanted = |list: &Value| -> Vec<Purpose> {
-        if importing {
-            purposes.to_vec()
-        } else {
-            list.elements()
-                .iter()
-                .filter_map(|e| e.get("purpose").as_str().and_then(Purpose::parse))
+    let (policies, alarms) = if importing {
+        let all = [
+            Purpose::BacklogPerTask,
+            Purpose::WakeFromZero,
+            Purpose::DrainToZero,
+        ];
+        let pairs = |ps: &[Purpose]| -> Vec<(String, String)> {
+            ps.iter()
+                .map(|p| (p.as_str().to_owned(), p.object_name(name)))
                 .collect()
-        }
+        };
+        (pairs(&all), pairs(&all[1..]))
+    } else {
+        (
+            reconcile::recorded(state, "policies"),
+            reconcile::recorded(state, "alarms"),
+        )
     };
-    let policy_purposes = wanted(state.get("policies"));
-    let names: Vec<String> = policy_purposes
-        .iter()
-        .map(|p| p.object_name(name))
-        .collect();
-    let found = aas::find_scaling_policies(&client.aas, &resource_id, &names).await?;
-    let mut policies = Vec::new();
-    for purpose in &policy_purposes {
-        let pname = purpose.object_name(name);
-        if let Some(o) = found.iter().find(|o| o.policy.name == pname) {
-            exists = true;
-            policies.push(policy_value(
-                purpose.as_str(),
-                &o.policy,
-                Value::from(o.arn.as_str()),
-            ));
-        } else if let Some(e) = by_purpose(state.get("policies"), purpose.as_str()) {
-            let mut gone = e.clone();
-            gone.set("arn", Value::Null);
-            policies.push(gone);
-        }
+    let observed = reconcile::read(client, &resource_id, &policies, &alarms, state).await?;
+    exists |= observed.any();
+    if tag_source.is_none() {
+        tag_source = observed
+            .found_alarms
+            .first()
+            .map(|a| (false, a.arn.clone()));
     }
-    out.set("policies", Value::List(policies));
-
-    let alarm_purposes: Vec<Purpose> = wanted(state.get("alarms"))
-        .into_iter()
-        .filter(|p| *p != Purpose::BacklogPerTask)
-        .collect();
-    let names: Vec<String> = alarm_purposes.iter().map(|p| p.object_name(name)).collect();
-    let found_alarms = cw::find_alarms_by_names(&client.cloudwatch, &names).await?;
-    let mut alarms = Vec::new();
-    for purpose in &alarm_purposes {
-        let aname = purpose.object_name(name);
-        if let Some(o) = found_alarms.iter().find(|o| o.alarm.name == aname) {
-            exists = true;
-            let actions = Value::List(
-                o.alarm
-                    .actions
-                    .iter()
-                    .map(|a| Value::from(a.as_str()))
-                    .collect(),
-            );
-            alarms.push(alarm_value(
-                purpose.as_str(),
-                &o.alarm,
-                Value::from(o.arn.as_str()),
-                actions,
-            ));
-            if tag_source.is_none() {
-                tag_source = Some((false, o.arn.clone()));
-            }
-        } else if let Some(e) = by_purpose(state.get("alarms"), purpose.as_str()) {
-            let mut gone = e.clone();
-            gone.set("arn", Value::Null);
-            alarms.push(gone);
-        }
-    }
-    out.set("alarms", Value::List(alarms));
+    out.set("policies", Value::List(observed.policies));
+    out.set("alarms", Value::List(observed.alarms));
+    let (found, found_alarms) = (observed.found_policies, observed.found_alarms);
 
     if !exists {
         tracing::warn!(
@@ -1146,13 +907,6 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
         derive_inputs(&mut out, &found, &found_alarms);
     }
     Ok(out)
-}
-
-/// A number recovered from AWS as the decimal a person would write (`0.1`, not the
-/// nearest float64), so it equals the configured value exactly.
-fn decimal(x: f64) -> Value {
-    crate::tfplugin::Number::parse(&crate::scaling::backlog_policy::fmt_number(x))
-        .map_or_else(|| Value::number(x), Value::Number)
 }
 
 /// On import, recovers the configuration inputs from what AWS holds, so that a plan
@@ -1238,6 +992,7 @@ fn derive_inputs(out: &mut Value, policies: &[aas::ObservedPolicy], alarms: &[cw
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::objects::by_purpose;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
         let Type::Object(attrs) = schema().value_type() else {
@@ -1377,15 +1132,6 @@ mod tests {
     }
 
     #[test]
-    fn alarm_arns_come_from_the_policy_arn() {
-        let p = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:abc:resource/ecs/service/c/s:policyName/p";
-        assert_eq!(
-            alarm_arn(p, "a"),
-            "arn:aws:cloudwatch:us-east-1:123456789012:alarm:a"
-        );
-    }
-
-    #[test]
     fn planned_objects_keep_arns_only_when_unchanged() {
         let mut planned = config(&[]);
         for (k, v) in [
@@ -1402,7 +1148,7 @@ mod tests {
             planned.set(k, v);
         }
         let spec = spec_from(&planned).expect("known spec");
-        let (fresh_policies, _) = plan_objects(&compile(&spec), &Value::Null);
+        let (fresh_policies, _) = reconcile::plan(&desired(&spec, &compile(&spec)), &Value::Null);
         assert!(
             fresh_policies
                 .elements()
@@ -1427,7 +1173,7 @@ mod tests {
             })
             .collect();
         prior.set("policies", Value::List(existing));
-        let (same, alarms) = plan_objects(&compile(&spec), &prior);
+        let (same, alarms) = reconcile::plan(&desired(&spec, &compile(&spec)), &prior);
         assert!(
             same.elements()
                 .iter()
@@ -1440,7 +1186,10 @@ mod tests {
         );
         let mut changed = planned.clone();
         changed.set("wake_tasks", Value::int(2));
-        let (after, _) = plan_objects(&compile(&spec_from(&changed).expect("spec")), &prior);
+        let (after, _) = reconcile::plan(
+            &desired(&spec, &compile(&spec_from(&changed).expect("spec"))),
+            &prior,
+        );
         assert!(
             by_purpose(&after, "wake-from-zero")
                 .expect("wake")

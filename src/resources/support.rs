@@ -76,3 +76,38 @@ pub fn whole_number_at_least(
 pub fn int_at(v: &Value, attr: &str) -> Option<i32> {
     v.get(attr).as_i64().and_then(|n| i32::try_from(n).ok())
 }
+
+/// Checks the `name` of a resource whose AWS object names are built from it: 1 to
+/// `max_len` letters, digits, `.`, `_` or `-`.
+pub fn validate_object_name(
+    config: &Value,
+    max_len: usize,
+    objects: &str,
+    diags: &mut Diagnostics,
+) {
+    let Some(name) = config.get("name").as_str() else {
+        return;
+    };
+    let ok = !name.is_empty()
+        && name.len() <= max_len
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if !ok {
+        diags.error_at(
+            AttrPath::root("name"),
+            "Invalid name",
+            format!(
+                "{name:?}: use 1 to {max_len} letters, digits, '.', '_' or '-' (the {objects} \
+                 names are built from it)."
+            ),
+        );
+    }
+}
+
+/// A number recovered from AWS as the decimal a person would write (`0.1`, not the
+/// nearest float64), so it equals a configured value exactly.
+pub fn decimal(x: f64) -> Value {
+    crate::tfplugin::Number::parse(&crate::scaling::backlog_policy::fmt_number(x))
+        .map_or_else(|| Value::number(x), Value::Number)
+}
