@@ -16,6 +16,7 @@ use crate::data_sources::backlog_target::BacklogTarget;
 use crate::functions::backlog_target::BacklogTargetFn;
 use crate::resources::scalable_target::ScalableTarget;
 use crate::resources::sqs_backlog_scaling_policy::SqsBacklogScalingPolicy;
+use crate::resources::step_scaling_policy::StepScalingPolicy;
 use crate::tfplugin::{
     ConfigureRequest, DataSource, Diagnostics, Function, Provider, Resource, Schema, Value,
 };
@@ -68,7 +69,11 @@ impl Provider for Queuescale {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Clients>>> {
-        vec![Arc::new(ScalableTarget), Arc::new(SqsBacklogScalingPolicy)]
+        vec![
+            Arc::new(ScalableTarget),
+            Arc::new(SqsBacklogScalingPolicy),
+            Arc::new(StepScalingPolicy),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Clients>>> {

@@ -4,5 +4,6 @@ pub mod objects;
 pub mod reconcile;
 pub mod scalable_target;
 pub mod sqs_backlog_scaling_policy;
+pub mod step_scaling_policy;
 pub mod support;
 pub mod tags;

@@ -4,4 +4,5 @@
 pub mod backlog;
 pub mod backlog_policy;
 pub mod model;
+pub mod step_policy;
 pub mod steps;

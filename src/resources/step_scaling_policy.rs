@@ -1,0 +1,1188 @@
+//! `queuescale_step_scaling_policy`: AWS CDK's `scaleOnMetric` in HCL. The steps compile
+//! (`scaling::steps`, CDK's algorithm) into up to two alarms and step policies, named
+//! `NAME-lower` and `NAME-upper`, on a scalable target managed elsewhere.
+//!
+//! Plans show the normalised steps, intervals, thresholds, alarms and policies; a plan
+//! warns when another step policy on the same target and metric pulls the other way.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use super::objects;
+use super::reconcile;
+use super::scalable_target::own_tags_from;
+use super::support::{aws_error, decimal, int_at, validate_object_name};
+use super::tags;
+use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
+use crate::provider::Clients;
+use crate::scaling::model::{
+    AlarmMetric, Metric, MetricQuery, MetricStat, PolicyKind, QuerySource,
+    parse_service_resource_id,
+};
+use crate::scaling::step_policy::{
+    MAX_NAME_LEN, StepSpec, normalised_steps, object_name, objects as compiled_objects, one_side,
+    same_metric, side_label, steps_from_aws,
+};
+use crate::scaling::steps::{
+    self, AdjustmentType, AggregationType, AlarmSide, Field, StepError, StepInput,
+    default_aggregation, scale_in_out_overlaps,
+};
+use crate::tfplugin::{
+    AttrPath, Attribute, Block, Diagnostics, NestedBlock, Nesting, PlannedChange, Resource, Schema,
+    Type, Value,
+};
+
+/// The resource type.
+pub struct StepScalingPolicy;
+
+/// The resource type name.
+pub const TYPE_NAME: &str = "queuescale_step_scaling_policy";
+
+const DEFAULT_STATISTIC: &str = "Average";
+const DEFAULT_PERIOD: i64 = 300;
+
+fn metric_attrs(stat_name: &str) -> Vec<Attribute> {
+    vec![
+        Attribute::required("namespace", Type::String).describe("Metric namespace, e.g. `AWS/SQS`."),
+        Attribute::required("metric_name", Type::String).describe("Metric name."),
+        Attribute::optional("dimensions", Type::map(Type::String)).describe("Metric dimensions."),
+        Attribute::with_default(stat_name, Type::String, Value::from(DEFAULT_STATISTIC)).describe(
+            "Statistic: `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile \
+             such as `p90`. Defaults to `Average`, as a CDK metric does.",
+        ),
+        Attribute::with_default("period_seconds", Type::Number, Value::int(DEFAULT_PERIOD))
+            .describe("Period in seconds (10, 20, 30 or a multiple of 60). Defaults to 300, CDK's default."),
+    ]
+}
+
+fn schema() -> Schema {
+    let metric_block = Block::new(metric_attrs("statistic")).describe(
+        "The metric the alarms watch (CDK's `metric` as a `Metric`). Exactly one of `metric` or \
+         `metric_query`.",
+    );
+    let query_block = Block::new(vec![
+        Attribute::required("id", Type::String).describe(
+            "Id other expressions refer to: a lowercase letter, then letters, digits or `_`.",
+        ),
+        Attribute::optional("expression", Type::String)
+            .describe("A metric math expression over other ids."),
+        Attribute::optional("label", Type::String).describe("Label."),
+        Attribute::with_default("return_data", Type::Bool, Value::Bool(false))
+            .describe("Whether this query is the alarm's series (exactly one is)."),
+    ])
+    .with_blocks(vec![NestedBlock::new(
+        "metric",
+        Nesting::Single,
+        Block::new(metric_attrs("stat")).describe("A metric (instead of `expression`)."),
+    )])
+    .describe(
+        "One query of a metric math alarm (CDK's `metric` as a `MathExpression`). Exactly one of \
+         `metric` or `metric_query`.",
+    );
+    let step_block = Block::new(vec![
+        Attribute::optional("lower", Type::Number).and_computed().describe(
+            "Metric value where the step starts (inclusive above the alarm threshold). Filled in \
+             from the neighbours when left out, as CDK does; the plan shows the result.",
+        ),
+        Attribute::optional("upper", Type::Number)
+            .and_computed()
+            .describe("Metric value where the step ends. Filled in like `lower`; null means +∞."),
+        Attribute::required("change", Type::Number)
+            .describe("The adjustment, read according to `adjustment_type`."),
+    ])
+    .describe("One scaling step (CDK's `ScalingInterval`): 2 to 40 of them, in any order.");
+    let number = |name: &str, text: &str| Attribute::computed(name, Type::Number).describe(text);
+    Schema::new(
+        Block::new(vec![
+            Attribute::computed("id", Type::String)
+                .use_state_for_unknown()
+                .describe("`CLUSTER/SERVICE/NAME`, the import id."),
+            Attribute::required("name", Type::String).requires_replace().describe(
+                "Base of the policy and alarm names (`NAME-lower`, `NAME-upper`); unique per \
+                 account and region. Letters, digits, `.`, `_`, `-`.",
+            ),
+            Attribute::required("scalable_target_id", Type::String).requires_replace().describe(
+                "The scalable target, `service/CLUSTER/SERVICE` (`queuescale_scalable_target.x.id`).",
+            ),
+            Attribute::with_default(
+                "adjustment_type",
+                Type::String,
+                Value::from(AdjustmentType::ChangeInCapacity.as_aws_str()),
+            )
+            .describe(
+                "`ChangeInCapacity` (default), `PercentChangeInCapacity` or `ExactCapacity`: how \
+                 each step's `change` applies.",
+            ),
+            Attribute::optional("cooldown_seconds", Type::Number)
+                .describe("Seconds after a scaling activity before the next (AWS's default when unset)."),
+            Attribute::optional("min_adjustment_magnitude", Type::Number)
+                .describe("Smallest change in tasks for `PercentChangeInCapacity`."),
+            Attribute::with_default("evaluation_periods", Type::Number, Value::int(1))
+                .describe("Periods the alarms evaluate. Defaults to 1."),
+            Attribute::optional("datapoints_to_alarm", Type::Number).describe(
+                "Breaching periods among `evaluation_periods` needed to alarm (needs \
+                 `evaluation_periods`; unset: all of them).",
+            ),
+            Attribute::optional("metric_aggregation_type", Type::String).and_computed().describe(
+                "`Average`, `Minimum` or `Maximum`: how AWS aggregates the alarm's datapoints. \
+                 Defaults from the statistic as CDK does (unset for metric math).",
+            ),
+            Attribute::optional("tags", Type::map(Type::String)).describe("Tags for the alarms."),
+            Attribute::computed("tags_all", Type::map(Type::String))
+                .describe("Tags including the provider's `default_tags`."),
+            Attribute::computed(
+                "intervals",
+                Type::list(Type::object([
+                    ("lower", Type::Number),
+                    ("upper", Type::Number),
+                    ("change", Type::Number),
+                ])),
+            )
+            .describe(
+                "The normalised number line from 0 to +∞ (`upper` null) with at most one \
+                 no-action range (`change` null).",
+            ),
+            number("lower_threshold", "Threshold of the lower alarm (`<=`), null when there is none."),
+            number("upper_threshold", "Threshold of the upper alarm (`>=`), null when there is none."),
+            objects::policies_attribute(
+                "The step policies as AWS holds them, bounds relative to their alarm's threshold.",
+            ),
+            objects::alarms_attribute("The alarms that trigger the policies."),
+        ])
+        .with_blocks(vec![
+            NestedBlock::new("metric", Nesting::Single, metric_block),
+            NestedBlock::new("metric_query", Nesting::List, query_block),
+            NestedBlock::new("step", Nesting::List, step_block).items(2, steps::MAX_STEPS as i64),
+        ])
+        .describe(
+            "Step scaling on a CloudWatch metric exactly as AWS CDK's `scaleOnMetric` builds it: \
+             the same alarms and step policies from the same steps, with the relative step \
+             bounds computed for you and CDK's errors at plan time. Warns when another step \
+             policy on the same target and metric scales the other way.",
+        ),
+    )
+}
+
+/// A metric block (`metric` or a query's `metric`) as a metric stat.
+fn metric_stat(block: &Value, stat_attr: &str) -> Option<MetricStat> {
+    Some(MetricStat {
+        metric: Metric {
+            namespace: block.get("namespace").as_str()?.to_owned(),
+            name: block.get("metric_name").as_str()?.to_owned(),
+            dimensions: block.get("dimensions").as_string_map(),
+        },
+        stat: block.get(stat_attr).as_str()?.to_owned(),
+        period: int_at(block, "period_seconds"),
+        unit: None,
+    })
+}
+
+/// The alarm metric, when known.
+fn alarm_metric(v: &Value) -> Option<AlarmMetric> {
+    if !v.get("metric").is_null() {
+        return metric_stat(v.get("metric"), "statistic").map(AlarmMetric::Single);
+    }
+    v.get("metric_query")
+        .elements()
+        .iter()
+        .map(|q| {
+            let source = match q.get("expression").as_str() {
+                Some(e) => QuerySource::Expression(e.to_owned()),
+                None => QuerySource::Metric(metric_stat(q.get("metric"), "stat")?),
+            };
+            Some(MetricQuery {
+                id: q.get("id").as_str()?.to_owned(),
+                label: q.get("label").as_str().map(str::to_owned),
+                return_data: q.get("return_data").as_bool()?,
+                source,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(AlarmMetric::Math)
+}
+
+/// The steps of `v`, when known.
+fn step_inputs(v: &Value) -> Option<Vec<StepInput>> {
+    v.get("step")
+        .elements()
+        .iter()
+        .map(|s| {
+            let bound = |a: &str| match s.get(a) {
+                Value::Null => Some(None),
+                b => b.as_f64().map(Some),
+            };
+            Some(StepInput {
+                lower: bound("lower")?,
+                upper: bound("upper")?,
+                change: s.get("change").as_f64()?,
+            })
+        })
+        .collect()
+}
+
+fn aggregation_from(s: &str) -> Option<AggregationType> {
+    [
+        AggregationType::Average,
+        AggregationType::Minimum,
+        AggregationType::Maximum,
+    ]
+    .into_iter()
+    .find(|a| a.as_aws_str() == s)
+}
+
+/// The spec from a plan whose inputs are all known. `given` supplies the inputs that are
+/// optional and computed — the steps and `metric_aggregation_type` — as the user gave them:
+/// the configuration at plan time (the plan holds earlier computed values or unknowns
+/// there), the plan itself at apply.
+fn spec_from(v: &Value, given: &Value) -> Option<StepSpec> {
+    let adjustment_type = AdjustmentType::from_aws_str(v.get("adjustment_type").as_str()?)?;
+    let metric = alarm_metric(v)?;
+    let aggregation = match given.get("metric_aggregation_type") {
+        Value::Null => match &metric {
+            AlarmMetric::Single(ms) => default_aggregation(Some(&ms.stat)),
+            AlarmMetric::Math(_) => None,
+        },
+        a => Some(aggregation_from(a.as_str()?)?),
+    };
+    let int_or_none = |attr: &str| match v.get(attr) {
+        Value::Null => Some(None),
+        x => x.as_i64().map(Some),
+    };
+    Some(StepSpec {
+        name: v.get("name").as_str()?.to_owned(),
+        resource_id: v.get("scalable_target_id").as_str()?.to_owned(),
+        metric,
+        adjustment_type,
+        cooldown: int_or_none("cooldown_seconds")?.and_then(|n| i32::try_from(n).ok()),
+        min_adjustment_magnitude: steps::validate_min_adjustment_magnitude(
+            int_or_none("min_adjustment_magnitude")?,
+            adjustment_type,
+        )
+        .ok()?,
+        aggregation,
+        periods: steps::alarm_periods(
+            int_or_none("evaluation_periods")?,
+            int_or_none("datapoints_to_alarm")?,
+        )
+        .ok()?,
+        steps: steps::compile(&step_inputs(given)?, adjustment_type).ok()?,
+    })
+}
+
+/// Where a CDK error belongs.
+fn error_path(e: &StepError) -> AttrPath {
+    let at = |attr: &str| match e.step {
+        Some(i) => AttrPath::root("step").index(i).attr(attr),
+        None => AttrPath::root("step"),
+    };
+    match e.field {
+        Field::Step => e.step.map_or_else(
+            || AttrPath::root("step"),
+            |i| AttrPath::root("step").index(i),
+        ),
+        Field::Lower => at("lower"),
+        Field::Upper => at("upper"),
+        Field::Change => at("change"),
+        Field::MinAdjustmentMagnitude => AttrPath::root("min_adjustment_magnitude"),
+        Field::EvaluationPeriods => AttrPath::root("evaluation_periods"),
+        Field::DatapointsToAlarm => AttrPath::root("datapoints_to_alarm"),
+    }
+}
+
+fn report(diags: &mut Diagnostics, errors: &[StepError]) {
+    for e in errors {
+        diags.error_at(error_path(e), "Invalid scaling steps", e.message.clone());
+    }
+}
+
+fn valid_query_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn valid_period(p: f64) -> bool {
+    p.fract() == 0.0 && (p == 10.0 || p == 20.0 || p == 30.0 || (p >= 60.0 && p % 60.0 == 0.0))
+}
+
+fn validate(config: &Value, diags: &mut Diagnostics) {
+    validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
+    if let Some(id) = config.get("scalable_target_id").as_str()
+        && parse_service_resource_id(id).is_none()
+    {
+        diags.error_at(
+            AttrPath::root("scalable_target_id"),
+            "Invalid scalable_target_id",
+            format!("{id:?} is not service/CLUSTER/SERVICE (use queuescale_scalable_target.x.id)."),
+        );
+    }
+    let adjustment = match config.get("adjustment_type") {
+        Value::Null => Some(AdjustmentType::ChangeInCapacity),
+        v => v.as_str().and_then(AdjustmentType::from_aws_str),
+    };
+    if let Some(a) = config.get("adjustment_type").as_str()
+        && adjustment.is_none()
+    {
+        diags.error_at(
+            AttrPath::root("adjustment_type"),
+            "Invalid adjustment_type",
+            format!("{a:?}: use ChangeInCapacity, PercentChangeInCapacity or ExactCapacity."),
+        );
+    }
+    validate_metric(config, diags);
+    if let Some(a) = config.get("metric_aggregation_type").as_str()
+        && aggregation_from(a).is_none()
+    {
+        diags.error_at(
+            AttrPath::root("metric_aggregation_type"),
+            "Invalid metric_aggregation_type",
+            format!("{a:?}: use Average, Minimum or Maximum."),
+        );
+    }
+    if let Some(c) = config.get("cooldown_seconds").as_f64()
+        && !(c.fract() == 0.0 && (0.0..=86_400.0).contains(&c))
+    {
+        diags.error_at(
+            AttrPath::root("cooldown_seconds"),
+            "Invalid cooldown_seconds",
+            format!("cooldown_seconds must be a whole number from 0 to 86400, not {c}."),
+        );
+    }
+    let known = |attr: &str| match config.get(attr) {
+        Value::Null => Some(None),
+        v => v
+            .as_f64()
+            .map(|f| Some(f as i64))
+            .filter(|_| v.as_f64().is_some_and(|f| f.fract() == 0.0)),
+    };
+    if let (Some(eval), Some(dtp)) = (known("evaluation_periods"), known("datapoints_to_alarm"))
+        && let Err(errors) = steps::alarm_periods(eval, dtp)
+    {
+        report(diags, &errors);
+    }
+    if let (Some(adjustment), Some(magnitude)) = (adjustment, known("min_adjustment_magnitude"))
+        && let Err(e) = steps::validate_min_adjustment_magnitude(magnitude, adjustment)
+    {
+        report(diags, &[e]);
+    }
+    if let (Some(adjustment), Some(inputs)) = (adjustment, step_inputs(config))
+        && config.get("step").elements().len() == inputs.len()
+        && let Err(errors) = steps::compile(&inputs, adjustment)
+    {
+        report(diags, &errors);
+    }
+    if let Some(t) = config.get("tags").entries() {
+        tags::validate(t, &AttrPath::root("tags"), diags);
+    }
+}
+
+fn validate_metric(config: &Value, diags: &mut Diagnostics) {
+    let single = config.get("metric");
+    let queries = config.get("metric_query");
+    if queries.is_unknown() || single.is_unknown() {
+        return;
+    }
+    let has_queries = !queries.elements().is_empty();
+    if single.is_null() != has_queries {
+        diags.error_at(
+            AttrPath::root("metric"),
+            if has_queries {
+                "Both metric and metric_query"
+            } else {
+                "Missing metric"
+            },
+            "Give exactly one of a metric block or metric_query blocks.",
+        );
+        return;
+    }
+    let check_period = |block: &Value, path: AttrPath, diags: &mut Diagnostics| {
+        if let Some(p) = block.get("period_seconds").as_f64()
+            && !valid_period(p)
+        {
+            diags.error_at(
+                path,
+                "Invalid period_seconds",
+                format!("period_seconds must be 10, 20, 30 or a multiple of 60, not {p}."),
+            );
+        }
+    };
+    check_period(
+        single,
+        AttrPath::root("metric").attr("period_seconds"),
+        diags,
+    );
+    let mut returning = 0;
+    for (i, q) in queries.elements().iter().enumerate() {
+        let at = AttrPath::root("metric_query").index(i);
+        if let Some(id) = q.get("id").as_str()
+            && !valid_query_id(id)
+        {
+            diags.error_at(
+                at.clone().attr("id"),
+                "Invalid query id",
+                format!("{id:?}: start with a lowercase letter, then letters, digits or '_'."),
+            );
+        }
+        let (expr, metric) = (q.get("expression"), q.get("metric"));
+        if !expr.is_unknown() && !metric.is_unknown() && expr.is_null() == metric.is_null() {
+            diags.error_at(
+                at.clone(),
+                "Query needs an expression or a metric",
+                "Give each metric_query exactly one of expression or a metric block.",
+            );
+        }
+        check_period(
+            metric,
+            at.clone().attr("metric").attr("period_seconds"),
+            diags,
+        );
+        match q.get("return_data") {
+            Value::Bool(true) => returning += 1,
+            Value::Unknown => return,
+            _ => {}
+        }
+    }
+    if has_queries && returning != 1 {
+        diags.error_at(
+            AttrPath::root("metric_query"),
+            "One query must return data",
+            format!("Exactly one metric_query needs return_data = true; {returning} do."),
+        );
+    }
+}
+
+/// The import id.
+fn import_id(v: &Value) -> Option<String> {
+    let (cluster, service) = parse_service_resource_id(v.get("scalable_target_id").as_str()?)?;
+    Some(format!("{cluster}/{service}/{}", v.get("name").as_str()?))
+}
+
+fn desired(spec: &StepSpec) -> reconcile::Desired {
+    let (policies, alarms) = compiled_objects(spec);
+    reconcile::Desired {
+        resource_id: spec.resource_id.clone(),
+        policies: policies
+            .into_iter()
+            .map(|(s, p)| (side_label(s).to_owned(), p))
+            .collect(),
+        alarms: alarms
+            .into_iter()
+            .map(|(s, a)| (side_label(s).to_owned(), a))
+            .collect(),
+    }
+}
+
+/// Sets the computed values that follow from the spec: normalised step bounds, intervals,
+/// thresholds, the aggregation default.
+fn set_derived(p: &mut Value, spec: &StepSpec, user_steps: &[StepInput]) {
+    let normalised = normalised_steps(user_steps, &spec.steps);
+    let blocks: Vec<Value> = p
+        .get("step")
+        .elements()
+        .iter()
+        .zip(&normalised)
+        .map(|(block, s)| {
+            let mut b = block.clone();
+            b.set("lower", s.lower.map_or(Value::Null, decimal));
+            b.set("upper", s.upper.map_or(Value::Null, decimal));
+            b
+        })
+        .collect();
+    p.set("step", Value::List(blocks));
+    let intervals = spec
+        .steps
+        .intervals
+        .iter()
+        .map(|iv| {
+            Value::object([
+                ("lower", decimal(iv.lower)),
+                (
+                    "upper",
+                    if iv.upper.is_finite() {
+                        decimal(iv.upper)
+                    } else {
+                        Value::Null
+                    },
+                ),
+                (
+                    "change",
+                    iv.change.map_or(Value::Null, |c| Value::int(c.into())),
+                ),
+            ])
+        })
+        .collect();
+    p.set("intervals", Value::List(intervals));
+    p.set(
+        "lower_threshold",
+        spec.steps
+            .lower
+            .as_ref()
+            .map_or(Value::Null, |l| decimal(l.threshold)),
+    );
+    p.set(
+        "upper_threshold",
+        spec.steps
+            .upper
+            .as_ref()
+            .map_or(Value::Null, |u| decimal(u.threshold)),
+    );
+    p.set(
+        "metric_aggregation_type",
+        Value::opt_string(spec.aggregation.map(AggregationType::as_aws_str)),
+    );
+}
+
+/// Warns when another step policy on the same target watches the same metric and scales
+/// the other way somewhere this one scales (one read of the target's policies, one of
+/// their alarms).
+async fn warn_about_conflicts(client: &Clients, spec: &StepSpec, diags: &mut Diagnostics) {
+    let ours: Vec<String> = [AlarmSide::Lower, AlarmSide::Upper]
+        .iter()
+        .map(|s| object_name(&spec.name, *s))
+        .collect();
+    let found = async {
+        let policies = aas::list_scaling_policies(&client.aas, &spec.resource_id).await?;
+        let others: Vec<aas::ObservedPolicy> = policies
+            .into_iter()
+            .filter(|p| {
+                !ours.contains(&p.policy.name) && matches!(p.policy.kind, PolicyKind::Step(_))
+            })
+            .collect();
+        let names: Vec<String> = others.iter().flat_map(|p| p.alarm_names.clone()).collect();
+        let alarms = if names.is_empty() {
+            Vec::new()
+        } else {
+            cw::find_alarms_by_names(&client.cloudwatch, &names).await?
+        };
+        Ok::<_, aws::AwsError>((others, alarms))
+    }
+    .await;
+    let (others, alarms) = match found {
+        Ok(x) => x,
+        Err(e) => {
+            diags.warning(
+                "Could not check for conflicting scaling policies",
+                format!(
+                    "Reading the other policies of {} failed: {e}",
+                    spec.resource_id
+                ),
+            );
+            return;
+        }
+    };
+    for other in &others {
+        let PolicyKind::Step(step) = &other.policy.kind else {
+            continue;
+        };
+        let Some(alarm) = alarms
+            .iter()
+            .find(|a| other.alarm_names.contains(&a.alarm.name))
+        else {
+            continue;
+        };
+        if !same_metric(&alarm.alarm.metric, &spec.metric) {
+            continue;
+        }
+        let Some(theirs) = one_side(
+            step.adjustment_type,
+            alarm.alarm.comparison,
+            alarm.alarm.threshold,
+            &step.steps,
+        ) else {
+            continue;
+        };
+        let overlaps = scale_in_out_overlaps(&spec.steps, &theirs);
+        if overlaps.is_empty() {
+            continue;
+        }
+        let lines: Vec<String> = overlaps.iter().map(|o| format!("- {o}")).collect();
+        diags.warning_at(
+            AttrPath::root("step"),
+            format!(
+                "Scaling policies in conflict: {} and {}",
+                spec.name, other.policy.name
+            ),
+            format!(
+                "Policy {} ({}, alarm {} {} {}) watches the same metric on {} and pulls \
+                 capacity the other way:\n{}\nAWS runs both: while the metric stays in such a \
+                 range, both alarms re-fire every minute and the task count swings between \
+                 the two policies instead of settling. Keep one policy, or move the steps so \
+                 their scale-in and scale-out ranges do not meet.",
+                other.policy.name,
+                step.adjustment_type.as_aws_str(),
+                alarm.alarm.name,
+                alarm.alarm.comparison.symbol(),
+                crate::scaling::backlog_policy::fmt_number(alarm.alarm.threshold),
+                spec.resource_id,
+                lines.join("\n")
+            ),
+        );
+    }
+}
+
+#[async_trait]
+impl Resource<Clients> for StepScalingPolicy {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate(config, diags);
+    }
+
+    async fn modify_plan(
+        &self,
+        client: Option<&Clients>,
+        change: &mut PlannedChange,
+        diags: &mut Diagnostics,
+    ) {
+        if change.is_destroy() {
+            return;
+        }
+        let prior = change.prior.clone();
+        let config = change.config.clone();
+        let p = &mut change.planned;
+        if let Some(id) = import_id(p) {
+            p.set("id", Value::from(id));
+        }
+        // Steps come from configuration: the plan may carry bounds computed earlier.
+        let spec = spec_from(p, &config);
+        match (&spec, step_inputs(&config)) {
+            (Some(spec), Some(user_steps)) => {
+                set_derived(p, spec, &user_steps);
+                let (policies, alarms) = reconcile::plan(&desired(spec), &prior);
+                p.set("policies", policies);
+                p.set("alarms", alarms);
+            }
+            _ => {
+                for attr in [
+                    "intervals",
+                    "lower_threshold",
+                    "upper_threshold",
+                    "policies",
+                    "alarms",
+                ] {
+                    p.set(attr, Value::Unknown);
+                }
+                let blocks = p
+                    .get("step")
+                    .elements()
+                    .iter()
+                    .zip(config.get("step").elements())
+                    .map(|(b, c)| {
+                        let mut b = b.clone();
+                        for bound in ["lower", "upper"] {
+                            if c.get(bound).is_null() {
+                                b.set(bound, Value::Unknown);
+                            }
+                        }
+                        b
+                    })
+                    .collect();
+                p.set("step", Value::List(blocks));
+                if config.get("metric_aggregation_type").is_null() {
+                    p.set("metric_aggregation_type", Value::Unknown);
+                }
+            }
+        }
+        let tags = p.get("tags");
+        if let Some(client) = client
+            && tags.is_wholly_known()
+        {
+            p.set(
+                "tags_all",
+                Value::string_map(&tags::merged(&client.default_tags, &tags.as_string_map())),
+            );
+        }
+        if let (Some(client), Some(spec)) = (client, &spec) {
+            warn_about_conflicts(client, spec, diags).await;
+        }
+    }
+
+    async fn create(&self, client: &Clients, planned: &Value, diags: &mut Diagnostics) -> Value {
+        let Some(spec) = spec_from(planned, planned) else {
+            diags.error("Incomplete plan", "Every input must be known at apply.");
+            return Value::Null;
+        };
+        match aws::optional(aas::find_scalable_target(&client.aas, &spec.resource_id).await) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                diags.error_at(
+                    AttrPath::root("scalable_target_id"),
+                    "Scalable target not found",
+                    format!(
+                        "{} is not registered with Application Auto Scaling in region {}: create \
+                         it first (queuescale_scalable_target).",
+                        spec.resource_id, client.region
+                    ),
+                );
+                return Value::Null;
+            }
+            Err(e) => {
+                aws_error(diags, &e);
+                return Value::Null;
+            }
+        }
+        let desired = desired(&spec);
+        let names: Vec<String> = desired.alarms.iter().map(|(_, a)| a.name.clone()).collect();
+        match cw::find_alarms_by_names(&client.cloudwatch, &names).await {
+            Ok(existing) if !existing.is_empty() => {
+                let taken: Vec<&str> = existing.iter().map(|a| a.alarm.name.as_str()).collect();
+                diags.error_at(
+                    AttrPath::root("name"),
+                    "Alarm names already taken",
+                    format!(
+                        "Alarm {} already exists in region {}: choose another name, or import the \
+                         existing resource with its CLUSTER/SERVICE/NAME.",
+                        taken.join(", "),
+                        client.region
+                    ),
+                );
+                return Value::Null;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                aws_error(diags, &e);
+                return Value::Null;
+            }
+        }
+        let mut state = planned.clone();
+        state.set("policies", Value::List(Vec::new()));
+        state.set("alarms", Value::List(Vec::new()));
+        state.set("tags_all", Value::Map(BTreeMap::new()));
+        let out = apply(client, &desired, &state, planned, diags).await;
+        let made =
+            !out.get("policies").elements().is_empty() || !out.get("alarms").elements().is_empty();
+        if made { out } else { Value::Null }
+    }
+
+    async fn read(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) -> Value {
+        match observe(client, state).await {
+            Ok(v) => v,
+            Err(e) => {
+                aws_error(diags, &e);
+                state.clone()
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        client: &Clients,
+        prior: &Value,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let Some(spec) = spec_from(planned, planned) else {
+            diags.error("Incomplete plan", "Every input must be known at apply.");
+            return prior.clone();
+        };
+        apply(client, &desired(&spec), prior, planned, diags).await
+    }
+
+    async fn delete(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) {
+        if let Some(resource_id) = state.get("scalable_target_id").as_str() {
+            let _ = reconcile::delete(client, resource_id, state, true, diags).await;
+        }
+    }
+
+    async fn import(&self, _client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
+        let parts: Vec<&str> = id.split('/').collect();
+        let [cluster, service, name] = parts.as_slice() else {
+            diags.error(
+                "Invalid import id",
+                format!("{id:?} is not CLUSTER/SERVICE/NAME (e.g. main/worker/by-queue-depth)."),
+            );
+            return Value::Null;
+        };
+        if [cluster, service, name].iter().any(|p| p.is_empty()) {
+            diags.error("Invalid import id", format!("{id:?} has an empty part."));
+            return Value::Null;
+        }
+        let Type::Object(attrs) = schema().value_type() else {
+            return Value::Null;
+        };
+        let mut state = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        state.set("name", Value::from(*name));
+        state.set(
+            "scalable_target_id",
+            Value::from(format!("service/{cluster}/{service}")),
+        );
+        state.set("id", Value::from(id));
+        state
+    }
+}
+
+/// Writes the objects and returns the state of what exists.
+async fn apply(
+    client: &Clients,
+    desired: &reconcile::Desired,
+    state: &Value,
+    planned: &Value,
+    diags: &mut Diagnostics,
+) -> Value {
+    let mut out = planned.clone();
+    out.set("policies", state.get("policies").clone());
+    out.set("alarms", state.get("alarms").clone());
+    out.set("tags_all", state.get("tags_all").clone());
+    let want = planned.get("tags_all").as_string_map();
+    let had = state.get("tags_all").as_string_map();
+    let tags = reconcile::Tags {
+        had: &had,
+        want: &want,
+    };
+    if reconcile::write(client, desired, state, planned, tags, &mut out, diags)
+        .await
+        .is_ok()
+    {
+        out.set("tags_all", Value::string_map(&want));
+    }
+    out
+}
+
+/// Refreshes the policies and alarms (one call each; plus one tag read when the resource
+/// manages tags). Returns null when neither exists any more. On import, recovers every
+/// input from what AWS holds.
+async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError> {
+    let mut out = state.clone();
+    let (Some(resource_id), Some(name)) = (
+        state.get("scalable_target_id").as_str(),
+        state.get("name").as_str(),
+    ) else {
+        return Ok(out);
+    };
+    let importing = state.get("step").is_null();
+    let (policies, alarms) = if importing {
+        let both: Vec<(String, String)> = [AlarmSide::Lower, AlarmSide::Upper]
+            .iter()
+            .map(|s| (side_label(*s).to_owned(), object_name(name, *s)))
+            .collect();
+        (both.clone(), both)
+    } else {
+        (
+            reconcile::recorded(state, "policies"),
+            reconcile::recorded(state, "alarms"),
+        )
+    };
+    let observed = reconcile::read(client, resource_id, &policies, &alarms, state).await?;
+    if !observed.any() {
+        tracing::warn!(
+            name,
+            "the step scaling policy is gone; removing it from state"
+        );
+        return Ok(Value::Null);
+    }
+    let prior_all = state.get("tags_all");
+    if (prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty()))
+        && let Some(first) = observed.found_alarms.first()
+    {
+        let all = cw::list_tags(&client.cloudwatch, &first.arn).await?;
+        out.set(
+            "tags",
+            own_tags_from(&all, &client.default_tags, state.get("tags")),
+        );
+        out.set("tags_all", Value::string_map(&all));
+    } else if !prior_all.is_null() {
+        out.set("tags_all", Value::Map(BTreeMap::new()));
+    }
+    if importing {
+        derive_inputs(&mut out, name, &observed);
+    }
+    out.set("policies", Value::List(observed.policies));
+    out.set("alarms", Value::List(observed.alarms));
+    Ok(out)
+}
+
+fn metric_value(ms: &MetricStat, stat_attr: &str) -> Value {
+    Value::object([
+        ("namespace", Value::from(ms.metric.namespace.as_str())),
+        ("metric_name", Value::from(ms.metric.name.as_str())),
+        (
+            "dimensions",
+            if ms.metric.dimensions.is_empty() {
+                Value::Null
+            } else {
+                Value::string_map(&ms.metric.dimensions)
+            },
+        ),
+        (stat_attr, Value::from(ms.stat.as_str())),
+        (
+            "period_seconds",
+            ms.period.map_or(Value::Null, |p| Value::int(p.into())),
+        ),
+    ])
+}
+
+/// On import, recovers the configuration from the policies and alarms AWS holds.
+fn derive_inputs(out: &mut Value, name: &str, observed: &reconcile::Observed) {
+    let side = |s: AlarmSide| {
+        let alarm = observed
+            .found_alarms
+            .iter()
+            .find(|a| a.alarm.name == object_name(name, s))?;
+        let policy = observed
+            .found_policies
+            .iter()
+            .find(|p| p.policy.name == object_name(name, s))?;
+        let PolicyKind::Step(step) = &policy.policy.kind else {
+            return None;
+        };
+        Some((alarm, step))
+    };
+    let (lower, upper) = (side(AlarmSide::Lower), side(AlarmSide::Upper));
+    let Some((alarm, step)) = lower.or(upper) else {
+        return;
+    };
+    match &alarm.alarm.metric {
+        AlarmMetric::Single(ms) => {
+            out.set("metric", metric_value(ms, "statistic"));
+            out.set("metric_query", Value::List(Vec::new()));
+        }
+        AlarmMetric::Math(queries) => {
+            out.set("metric", Value::Null);
+            let qs = queries
+                .iter()
+                .map(|q| {
+                    let (expression, metric) = match &q.source {
+                        QuerySource::Expression(e) => (Value::from(e.as_str()), Value::Null),
+                        QuerySource::Metric(ms) => (Value::Null, metric_value(ms, "stat")),
+                    };
+                    Value::object([
+                        ("id", Value::from(q.id.as_str())),
+                        ("expression", expression),
+                        ("label", Value::opt_string(q.label.as_deref())),
+                        ("return_data", Value::Bool(q.return_data)),
+                        ("metric", metric),
+                    ])
+                })
+                .collect();
+            out.set("metric_query", Value::List(qs));
+        }
+    }
+    out.set(
+        "adjustment_type",
+        Value::from(step.adjustment_type.as_aws_str()),
+    );
+    out.set(
+        "cooldown_seconds",
+        step.cooldown.map_or(Value::Null, |c| Value::int(c.into())),
+    );
+    out.set(
+        "min_adjustment_magnitude",
+        step.min_adjustment_magnitude
+            .map_or(Value::Null, |m| Value::int(m.into())),
+    );
+    out.set(
+        "metric_aggregation_type",
+        Value::opt_string(step.aggregation.map(AggregationType::as_aws_str)),
+    );
+    out.set(
+        "evaluation_periods",
+        Value::int(alarm.alarm.evaluation_periods.into()),
+    );
+    out.set(
+        "datapoints_to_alarm",
+        alarm
+            .alarm
+            .datapoints_to_alarm
+            .map_or(Value::Null, |d| Value::int(d.into())),
+    );
+    let recovered = steps_from_aws(
+        lower.map(|(a, s)| (a.alarm.threshold, s.steps.as_slice())),
+        upper.map(|(a, s)| (a.alarm.threshold, s.steps.as_slice())),
+    );
+    let blocks = recovered
+        .iter()
+        .map(|s| {
+            Value::object([
+                ("lower", s.lower.map_or(Value::Null, decimal)),
+                ("upper", s.upper.map_or(Value::Null, decimal)),
+                ("change", decimal(s.change)),
+            ])
+        })
+        .collect();
+    out.set("step", Value::List(blocks));
+    if let Some(spec) = spec_from(out, out) {
+        set_derived(out, &spec, &recovered);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(steps: &[(Option<f64>, Option<f64>, f64)], adjustment: &str) -> Value {
+        let Type::Object(attrs) = schema().value_type() else {
+            unreachable!()
+        };
+        let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        v.set("name", Value::from("initial"));
+        v.set("scalable_target_id", Value::from("service/main/worker"));
+        v.set("adjustment_type", Value::from(adjustment));
+        v.set(
+            "metric",
+            Value::object([
+                ("namespace", Value::from("AWS/SQS")),
+                (
+                    "metric_name",
+                    Value::from("ApproximateNumberOfMessagesVisible"),
+                ),
+                (
+                    "dimensions",
+                    Value::Map([("QueueName".to_string(), Value::from("jobs"))].into()),
+                ),
+                ("statistic", Value::from("Maximum")),
+                ("period_seconds", Value::int(300)),
+            ]),
+        );
+        v.set("metric_query", Value::List(Vec::new()));
+        v.set("evaluation_periods", Value::int(1));
+        let num = |x: Option<f64>| x.map_or(Value::Null, Value::number);
+        v.set(
+            "step",
+            Value::List(
+                steps
+                    .iter()
+                    .map(|(l, u, c)| {
+                        Value::object([
+                            ("lower", num(*l)),
+                            ("upper", num(*u)),
+                            ("change", Value::number(*c)),
+                        ])
+                    })
+                    .collect(),
+            ),
+        );
+        v
+    }
+
+    fn errors_at(c: &Value) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        validate(c, &mut d);
+        d.iter()
+            .filter_map(|x| x.attribute.as_ref())
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn source_steps() -> Vec<(Option<f64>, Option<f64>, f64)> {
+        vec![
+            (None, Some(0.0), -1.0),
+            (Some(1.0), None, 1.0),
+            (Some(5.0), None, 3.0),
+            (Some(10.0), None, 5.0),
+        ]
+    }
+
+    #[test]
+    fn the_source_stacks_policy_is_valid_and_compiles() {
+        let c = config(&source_steps(), "ChangeInCapacity");
+        assert!(errors_at(&c).is_empty());
+        let spec = spec_from(&c, &c).expect("spec");
+        assert_eq!(
+            spec.aggregation,
+            Some(AggregationType::Maximum),
+            "CDK's default from the statistic"
+        );
+        assert_eq!(spec.steps.upper.as_ref().map(|u| u.threshold), Some(1.0));
+    }
+
+    #[test]
+    fn step_errors_point_at_the_step_the_user_wrote() {
+        let overlapping = config(
+            &[(Some(0.0), Some(10.0), 1.0), (Some(5.0), None, 2.0)],
+            "ChangeInCapacity",
+        );
+        assert!(
+            errors_at(&overlapping)
+                .iter()
+                .any(|p| p.starts_with("step[1]")),
+            "{:?}",
+            errors_at(&overlapping)
+        );
+        let boundless = config(
+            &[(None, None, 1.0), (Some(5.0), None, 2.0)],
+            "ChangeInCapacity",
+        );
+        assert!(
+            errors_at(&boundless)
+                .iter()
+                .any(|p| p.starts_with("step[0]")),
+            "{:?}",
+            errors_at(&boundless)
+        );
+        let one = config(&[(Some(5.0), None, 2.0)], "ChangeInCapacity");
+        assert_eq!(errors_at(&one), ["step"]);
+        let negative_exact = config(
+            &[(None, Some(3.0), -1.0), (Some(3.0), None, 2.0)],
+            "ExactCapacity",
+        );
+        assert_eq!(errors_at(&negative_exact), ["step[0].change"]);
+    }
+
+    #[test]
+    fn alarm_settings_errors_point_at_their_attribute() {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        c.set("evaluation_periods", Value::int(2));
+        c.set("datapoints_to_alarm", Value::int(3));
+        assert_eq!(errors_at(&c), ["datapoints_to_alarm"]);
+        let mut m = config(&source_steps(), "ChangeInCapacity");
+        m.set("min_adjustment_magnitude", Value::int(2));
+        assert_eq!(errors_at(&m), ["min_adjustment_magnitude"]);
+        let mut t = config(&source_steps(), "Sideways");
+        t.set("cooldown_seconds", Value::int(-1));
+        assert_eq!(errors_at(&t), ["adjustment_type", "cooldown_seconds"]);
+    }
+
+    #[test]
+    fn metric_and_metric_query_are_exclusive_and_queries_are_checked() {
+        let mut neither = config(&source_steps(), "ChangeInCapacity");
+        neither.set("metric", Value::Null);
+        assert_eq!(errors_at(&neither), ["metric"]);
+        let mut math = neither.clone();
+        math.set(
+            "metric_query",
+            Value::List(vec![Value::object([
+                ("id", Value::from("M1")),
+                ("expression", Value::Null),
+                ("label", Value::Null),
+                ("return_data", Value::Bool(false)),
+                ("metric", Value::Null),
+            ])]),
+        );
+        let at = errors_at(&math);
+        assert!(at.contains(&"metric_query[0].id".to_string()), "{at:?}");
+        assert!(at.contains(&"metric_query[0]".to_string()), "{at:?}");
+        assert!(at.contains(&"metric_query".to_string()), "{at:?}");
+        let mut period = config(&source_steps(), "ChangeInCapacity");
+        if let Some(m) = period.get_mut("metric") {
+            m.set("period_seconds", Value::int(45));
+        }
+        assert_eq!(errors_at(&period), ["metric.period_seconds"]);
+    }
+
+    #[test]
+    fn planned_step_bounds_are_the_normalised_ones() {
+        let c = config(&source_steps(), "ChangeInCapacity");
+        let spec = spec_from(&c, &c).expect("spec");
+        let mut p = c.clone();
+        set_derived(&mut p, &spec, &step_inputs(&c).expect("steps"));
+        let bounds: Vec<(Value, Value)> = p
+            .get("step")
+            .elements()
+            .iter()
+            .map(|s| (s.get("lower").clone(), s.get("upper").clone()))
+            .collect();
+        assert_eq!(bounds[0], (Value::int(0), Value::int(0)));
+        assert_eq!(bounds[1], (Value::int(1), Value::int(5)));
+        assert_eq!(bounds[3], (Value::int(10), Value::Null));
+        assert_eq!(p.get("lower_threshold"), &Value::int(0));
+        assert_eq!(p.get("upper_threshold"), &Value::int(1));
+        assert_eq!(p.get("metric_aggregation_type"), &Value::from("Maximum"));
+    }
+}
