@@ -190,8 +190,7 @@ fn basic(tf: &TerraformBin) {
         &ws,
         tf,
         &hcl,
-        ADDR,
-        &format!("{}/{}/{name}", f.cluster, f.service),
+        &[(ADDR, format!("{}/{}/{name}", f.cluster, f.service))],
     );
     ws.destroy();
     assert_nothing_left(&f, &name, true);

@@ -15,6 +15,7 @@ mod examples;
 mod install;
 mod provider_config;
 mod scalable_target;
+mod step_policy;
 mod support;
 
 use libtest_mimic::{Arguments, Trial};
@@ -28,6 +29,7 @@ fn cases() -> Vec<Case> {
     all.extend(install::cases());
     all.extend(scalable_target::cases());
     all.extend(backlog_policy::cases());
+    all.extend(step_policy::cases());
     all.extend(provider_config::cases());
     all
 }

@@ -39,18 +39,27 @@ fn config(f: &ServiceFixture, body: &str) -> String {
     )
 }
 
-/// Imports the target into a fresh directory with the same configuration and checks
-/// that the imported state equals `ws`'s and that a plan after import is empty.
-pub fn assert_import_matches(ws: &Workspace, tf: &TerraformBin, hcl: &str, addr: &str, id: &str) {
+/// Imports every `(address, id)` into a fresh directory with the same configuration and
+/// checks that each imported state equals `ws`'s and that a plan after import is empty.
+pub fn assert_import_matches(
+    ws: &Workspace,
+    tf: &TerraformBin,
+    hcl: &str,
+    imports: &[(&str, String)],
+) {
     let fresh = aws_workspace(tf, "import-check");
     fresh.write_config(hcl);
     fresh.init();
-    fresh.ok(&["import", "-input=false", "-no-color", addr, id]);
-    assert_eq!(
-        fresh.resource_values(addr),
-        ws.resource_values(addr),
-        "imported state differs"
-    );
+    for (addr, id) in imports {
+        fresh.ok(&["import", "-input=false", "-no-color", addr, id]);
+    }
+    for (addr, _) in imports {
+        assert_eq!(
+            fresh.resource_values(addr),
+            ws.resource_values(addr),
+            "imported state of {addr} differs"
+        );
+    }
     fresh.assert_plan_empty();
 }
 
@@ -83,7 +92,12 @@ fn basic(tf: &TerraformBin) {
     assert_eq!(state["arn"], t.arn);
     assert_eq!(state["tags_all"], json!({"team": "jobs"}));
     ws.assert_plan_empty();
-    assert_import_matches(&ws, tf, &hcl, ADDR, &format!("{}/{}", f.cluster, f.service));
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        &[(ADDR, format!("{}/{}", f.cluster, f.service))],
+    );
     ws.destroy();
     assert_gone(&f);
 }

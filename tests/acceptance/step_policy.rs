@@ -1,0 +1,651 @@
+//! `queuescale_step_scaling_policy` against the AWS backend: AWS must hold exactly the
+//! alarms and step policies CDK's algorithm (the library's compiler) produces.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use terraform_provider_queuescale::aws::cloudwatch;
+use terraform_provider_queuescale::scaling::model::{
+    AlarmMetric, Metric, MetricQuery, MetricStat, QuerySource,
+};
+use terraform_provider_queuescale::scaling::step_policy::{StepSpec, objects};
+use terraform_provider_queuescale::scaling::steps::{
+    AdjustmentType, AggregationType, AlarmPeriods, StepInput, compile,
+};
+
+use crate::scalable_target::assert_import_matches;
+use crate::support::aws::{self, ServiceFixture, unique_prefix};
+use crate::support::emulator::Fault;
+use crate::support::terraform::{TerraformBin, Workspace};
+use crate::support::{Case, aws_workspace, provider_header};
+
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new("step_policy_basic", basic),
+        Case::new("step_policy_percent", percent),
+        Case::new("step_policy_metric_math", metric_math),
+        Case::new("step_policy_update", update),
+        Case::new("step_policy_disappears", disappears),
+        Case::new("step_policy_import", import),
+        Case::new("step_policy_partial_failure", partial_failure).embedded_only(),
+        Case::new("step_policy_bad_steps", bad_steps),
+        Case::new("step_policy_conflict_warning", conflict_warning),
+    ]
+}
+
+const ADDR: &str = "queuescale_step_scaling_policy.p";
+
+fn target(f: &ServiceFixture) -> String {
+    format!(
+        "{}\nresource \"queuescale_scalable_target\" \"svc\" {{\n  cluster_name = \"{}\"\n  \
+         service_name = \"{}\"\n  min_capacity = 0\n  max_capacity = 50\n}}\n",
+        provider_header(),
+        f.cluster,
+        f.service
+    )
+}
+
+fn queue_metric(f: &ServiceFixture) -> String {
+    format!(
+        "  metric {{\n    namespace      = \"AWS/SQS\"\n    metric_name    = \"ApproximateNumberOfMessagesVisible\"\n    \
+         dimensions     = {{ QueueName = \"{}\" }}\n    statistic      = \"Maximum\"\n    period_seconds = 300\n  }}\n",
+        f.queue
+    )
+}
+
+fn policy(label: &str, name: &str, body: &str) -> String {
+    format!(
+        "\nresource \"queuescale_step_scaling_policy\" \"{label}\" {{\n  name = \"{name}\"\n  \
+         scalable_target_id = queuescale_scalable_target.svc.id\n{body}}}\n"
+    )
+}
+
+fn steps_hcl(steps: &[(Option<f64>, Option<f64>, f64)]) -> String {
+    steps
+        .iter()
+        .map(|(l, u, c)| {
+            let mut s = String::from("  step {\n");
+            if let Some(l) = l {
+                s.push_str(&format!("    lower = {l}\n"));
+            }
+            if let Some(u) = u {
+                s.push_str(&format!("    upper = {u}\n"));
+            }
+            s.push_str(&format!("    change = {c}\n  }}\n"));
+            s
+        })
+        .collect()
+}
+
+/// The source document's first policy.
+const INITIAL: [(Option<f64>, Option<f64>, f64); 4] = [
+    (None, Some(0.0), -1.0),
+    (Some(1.0), None, 1.0),
+    (Some(5.0), None, 3.0),
+    (Some(10.0), None, 5.0),
+];
+/// Its second policy (percent).
+const PERCENT: [(Option<f64>, Option<f64>, f64); 2] =
+    [(None, Some(10.0), -10.0), (Some(15.0), None, 67.0)];
+
+fn sqs_metric(f: &ServiceFixture) -> AlarmMetric {
+    AlarmMetric::Single(MetricStat {
+        metric: Metric {
+            namespace: "AWS/SQS".into(),
+            name: "ApproximateNumberOfMessagesVisible".into(),
+            dimensions: BTreeMap::from([("QueueName".to_owned(), f.queue.clone())]),
+        },
+        stat: "Maximum".into(),
+        period: Some(300),
+        unit: None,
+    })
+}
+
+fn spec(
+    f: &ServiceFixture,
+    name: &str,
+    steps: &[(Option<f64>, Option<f64>, f64)],
+    adjustment: AdjustmentType,
+    metric: AlarmMetric,
+    aggregation: Option<AggregationType>,
+) -> StepSpec {
+    let inputs: Vec<StepInput> = steps
+        .iter()
+        .map(|(l, u, c)| StepInput {
+            lower: *l,
+            upper: *u,
+            change: *c,
+        })
+        .collect();
+    StepSpec {
+        name: name.to_owned(),
+        resource_id: f.resource_id(),
+        metric,
+        adjustment_type: adjustment,
+        cooldown: Some(60),
+        min_adjustment_magnitude: None,
+        aggregation,
+        periods: AlarmPeriods {
+            evaluation_periods: 1,
+            datapoints_to_alarm: None,
+        },
+        steps: compile(&inputs, adjustment).expect("valid steps"),
+    }
+}
+
+/// AWS holds exactly the compiled policies and alarms, each alarm invoking its policy.
+fn assert_aws_matches(spec: &StepSpec) {
+    let (policies, alarms) = objects(spec);
+    let held = aws::policies(&spec.resource_id);
+    for (_, want) in &policies {
+        let got = held
+            .iter()
+            .find(|p| p.policy.name == want.name)
+            .unwrap_or_else(|| panic!("{} missing", want.name));
+        assert_eq!(&got.policy, want, "policy {}", want.name);
+    }
+    assert_eq!(
+        held.iter()
+            .filter(|p| p.policy.name.starts_with(&spec.name))
+            .count(),
+        policies.len()
+    );
+    let names: Vec<String> = alarms.iter().map(|(_, a)| a.name.clone()).collect();
+    let got = aws::block_on(cloudwatch::find_alarms_by_names(
+        &aws::clients().cloudwatch,
+        &names,
+    ))
+    .expect("alarms");
+    for (_, want) in &alarms {
+        let a = got
+            .iter()
+            .find(|a| a.alarm.name == want.name)
+            .unwrap_or_else(|| panic!("{} missing", want.name));
+        let policy = held
+            .iter()
+            .find(|p| p.policy.name == want.name)
+            .expect("its policy");
+        let mut want = want.clone();
+        want.actions = vec![policy.arn.clone()];
+        assert_eq!(a.alarm, want, "alarm {}", want.name);
+    }
+    assert_eq!(
+        aws::alarms_with_prefix(&spec.name).len(),
+        alarms.len(),
+        "no extra alarms"
+    );
+}
+
+fn assert_nothing_left(f: &ServiceFixture, name: &str) {
+    assert!(
+        aws::policies(&f.resource_id())
+            .iter()
+            .all(|p| !p.policy.name.starts_with(name)),
+        "policies left"
+    );
+    assert!(aws::alarms_with_prefix(name).is_empty(), "alarms left");
+}
+
+fn setup(tf: &TerraformBin, label: &str) -> (ServiceFixture, String, Workspace) {
+    let f = ServiceFixture::create(&unique_prefix(label), false);
+    let name = format!("{}-steps", f.cluster);
+    let ws = aws_workspace(tf, label);
+    (f, name, ws)
+}
+
+fn basic(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-basic");
+    let body = format!(
+        "{}  adjustment_type = \"ChangeInCapacity\"\n  cooldown_seconds = 60\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    let hcl = format!("{}{}", target(&f), policy("p", &name, &body));
+    ws.write_config(&hcl);
+    ws.init();
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    for shown in [
+        "lower_threshold",
+        "upper_threshold",
+        "LessThanOrEqualToThreshold",
+        "GreaterThanOrEqualToThreshold",
+    ] {
+        assert!(
+            plan.stdout.contains(shown),
+            "the plan shows {shown}:\n{}",
+            plan.stdout
+        );
+    }
+    ws.apply();
+    let s = spec(
+        &f,
+        &name,
+        &INITIAL,
+        AdjustmentType::ChangeInCapacity,
+        sqs_metric(&f),
+        Some(AggregationType::Maximum),
+    );
+    assert_aws_matches(&s);
+    let v = ws.resource_values(ADDR);
+    assert_eq!(
+        (v["lower_threshold"].clone(), v["upper_threshold"].clone()),
+        (json!(0), json!(1))
+    );
+    assert_eq!(v["step"][0]["lower"], 0, "normalised bounds are shown: {v}");
+    ws.assert_plan_empty();
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        &[
+            (
+                "queuescale_scalable_target.svc",
+                format!("{}/{}", f.cluster, f.service),
+            ),
+            (ADDR, format!("{}/{}/{name}", f.cluster, f.service)),
+        ],
+    );
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn percent(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-percent");
+    let body = format!(
+        "{}  adjustment_type = \"PercentChangeInCapacity\"\n  cooldown_seconds = 60\n  min_adjustment_magnitude = 2\n{}",
+        queue_metric(&f),
+        steps_hcl(&PERCENT)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+    ws.init();
+    ws.apply();
+    let mut s = spec(
+        &f,
+        &name,
+        &PERCENT,
+        AdjustmentType::PercentChangeInCapacity,
+        sqs_metric(&f),
+        Some(AggregationType::Maximum),
+    );
+    s.min_adjustment_magnitude = Some(2);
+    assert_aws_matches(&s);
+    let (_, alarms) = objects(&s);
+    assert_eq!(
+        (alarms[0].1.threshold, alarms[1].1.threshold),
+        (10.0, 15.0),
+        "alarms at <= 10 and >= 15"
+    );
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn metric_math(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-math");
+    let body = format!(
+        "  metric_query {{\n    id = \"visible\"\n    return_data = false\n    metric {{\n      namespace = \"AWS/SQS\"\n      \
+         metric_name = \"ApproximateNumberOfMessagesVisible\"\n      dimensions = {{ QueueName = \"{q}\" }}\n      stat = \"Sum\"\n      \
+         period_seconds = 60\n    }}\n  }}\n  metric_query {{\n    id = \"in_flight\"\n    return_data = false\n    metric {{\n      \
+         namespace = \"AWS/SQS\"\n      metric_name = \"ApproximateNumberOfMessagesNotVisible\"\n      dimensions = {{ QueueName = \"{q}\" }}\n      \
+         stat = \"Sum\"\n      period_seconds = 60\n    }}\n  }}\n  metric_query {{\n    id = \"backlog\"\n    expression = \"visible + in_flight\"\n    \
+         label = \"Backlog\"\n    return_data = true\n  }}\n  evaluation_periods = 3\n  datapoints_to_alarm = 2\n  cooldown_seconds = 60\n{}",
+        steps_hcl(&INITIAL),
+        q = f.queue
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+    ws.init();
+    ws.apply();
+    let stat = |metric: &str| MetricStat {
+        metric: Metric {
+            namespace: "AWS/SQS".into(),
+            name: metric.into(),
+            dimensions: BTreeMap::from([("QueueName".to_owned(), f.queue.clone())]),
+        },
+        stat: "Sum".into(),
+        period: Some(60),
+        unit: None,
+    };
+    let metric = AlarmMetric::Math(vec![
+        MetricQuery {
+            id: "visible".into(),
+            label: None,
+            return_data: false,
+            source: QuerySource::Metric(stat("ApproximateNumberOfMessagesVisible")),
+        },
+        MetricQuery {
+            id: "in_flight".into(),
+            label: None,
+            return_data: false,
+            source: QuerySource::Metric(stat("ApproximateNumberOfMessagesNotVisible")),
+        },
+        MetricQuery {
+            id: "backlog".into(),
+            label: Some("Backlog".into()),
+            return_data: true,
+            source: QuerySource::Expression("visible + in_flight".into()),
+        },
+    ]);
+    let mut s = spec(
+        &f,
+        &name,
+        &INITIAL,
+        AdjustmentType::ChangeInCapacity,
+        metric,
+        None,
+    );
+    s.periods = AlarmPeriods {
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(2),
+    };
+    assert_aws_matches(&s);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn update(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-update");
+    let first = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &first)));
+    ws.init();
+    ws.apply();
+    // New steps (only an upper side remains: the lower alarm and policy must go), cooldown,
+    // evaluation settings, aggregation, tags.
+    let steps = [(Some(2.0), Some(6.0), 1.0), (Some(6.0), None, 4.0)];
+    let second = format!(
+        "{}  cooldown_seconds = 120\n  evaluation_periods = 2\n  datapoints_to_alarm = 2\n  \
+         metric_aggregation_type = \"Average\"\n  tags = {{ team = \"jobs\" }}\n{}",
+        queue_metric(&f),
+        steps_hcl(&steps)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &second)));
+    let plan = ws.plan();
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "in place:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    let mut s = spec(
+        &f,
+        &name,
+        &steps,
+        AdjustmentType::ChangeInCapacity,
+        sqs_metric(&f),
+        Some(AggregationType::Average),
+    );
+    s.cooldown = Some(120);
+    s.periods = AlarmPeriods {
+        evaluation_periods: 2,
+        datapoints_to_alarm: Some(2),
+    };
+    assert!(s.steps.lower.is_none());
+    assert_aws_matches(&s);
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn disappears(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-gone");
+    let body = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+    ws.init();
+    ws.apply();
+    let s = spec(
+        &f,
+        &name,
+        &INITIAL,
+        AdjustmentType::ChangeInCapacity,
+        sqs_metric(&f),
+        Some(AggregationType::Maximum),
+    );
+    let cw = &aws::clients().cloudwatch;
+    aws::block_on(
+        cw.delete_alarms()
+            .alarm_names(format!("{name}-upper"))
+            .send(),
+    )
+    .expect("delete alarm");
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    ws.apply();
+    assert_aws_matches(&s);
+    aws::block_on(
+        terraform_provider_queuescale::aws::app_autoscaling::delete_scaling_policy(
+            &aws::clients().aas,
+            &f.resource_id(),
+            &format!("{name}-lower"),
+        ),
+    )
+    .expect("delete policy");
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    ws.apply();
+    assert_aws_matches(&s);
+    ws.assert_plan_empty();
+    // Everything gone behind Terraform's back: the next plan creates it again.
+    let (policies, alarms) = objects(&s);
+    let names: Vec<String> = alarms.iter().map(|(_, a)| a.name.clone()).collect();
+    aws::block_on(cloudwatch::delete_alarms(cw, &names)).expect("delete alarms");
+    for (_, p) in &policies {
+        aws::block_on(
+            terraform_provider_queuescale::aws::app_autoscaling::delete_scaling_policy(
+                &aws::clients().aas,
+                &f.resource_id(),
+                &p.name,
+            ),
+        )
+        .expect("delete policy");
+    }
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("will be created"), "{}", plan.text());
+    ws.apply();
+    assert_aws_matches(&s);
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn import(tf: &TerraformBin) {
+    let (f, name, made) = setup(tf, "sp-import");
+    let body = format!(
+        "{}  adjustment_type = \"ChangeInCapacity\"\n  cooldown_seconds = 60\n  evaluation_periods = 2\n  tags = {{ team = \"jobs\" }}\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    let hcl = format!("{}{}", target(&f), policy("p", &name, &body));
+    made.write_config(&hcl);
+    made.init();
+    made.apply();
+    let fresh = aws_workspace(tf, "sp-import-fresh");
+    fresh.write_config(&hcl);
+    fresh.init();
+    let bad = fresh.run(&["import", "-input=false", "-no-color", ADDR, "two/parts"]);
+    assert!(bad.stderr.contains("Invalid import id"), "{}", bad.text());
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "queuescale_scalable_target.svc",
+        &format!("{}/{}", f.cluster, f.service),
+    ]);
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        ADDR,
+        &format!("{}/{}/{name}", f.cluster, f.service),
+    ]);
+    assert_eq!(fresh.resource_values(ADDR), made.resource_values(ADDR));
+    fresh.assert_plan_empty();
+    made.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn partial_failure(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-partial");
+    let body = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+    ws.init();
+    {
+        let fault = Fault::inject(json!({
+            "operation": "PutMetricAlarm",
+            "error": "LimitExceeded",
+            "status": 400,
+            "match": format!("{name}-upper"),
+        }));
+        let r = ws.apply_fails();
+        assert!(r.stderr.contains("Putting alarm failed"), "{}", r.text());
+        assert!(fault.fired() >= 1);
+        let v = ws.resource_values(ADDR);
+        let alarms: Vec<&str> = v["alarms"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert_eq!(
+            alarms,
+            [format!("{name}-lower")],
+            "state lists what exists: {v}"
+        );
+        assert_eq!(v["policies"].as_array().map(Vec::len), Some(2), "{v}");
+    }
+    ws.apply();
+    assert_aws_matches(&spec(
+        &f,
+        &name,
+        &INITIAL,
+        AdjustmentType::ChangeInCapacity,
+        sqs_metric(&f),
+        Some(AggregationType::Maximum),
+    ));
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+fn bad_steps(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-bad");
+    ws.write_config(&target(&f));
+    ws.init();
+    // (steps, the error's summary, text that must appear: the source line for top-level
+    // attributes; for errors inside a step block, which Terraform shows at the resource,
+    // the step our message names).
+    let cases: [(String, &str, &str); 6] = [
+        (steps_hcl(&[(Some(1.0), None, 1.0)]), "step", "At least 2"),
+        (
+            steps_hcl(&[(Some(0.0), Some(10.0), 1.0), (Some(5.0), None, 2.0)]),
+            "Invalid scaling steps",
+            "step[1]",
+        ),
+        (
+            steps_hcl(&[(None, None, 1.0), (Some(5.0), None, 2.0)]),
+            "Invalid scaling steps",
+            "step[0]",
+        ),
+        (
+            steps_hcl(&[
+                (None, Some(1.0), -1.0),
+                (Some(2.0), Some(3.0), 1.0),
+                (Some(4.0), None, 2.0),
+            ]),
+            "Invalid scaling steps",
+            "no action",
+        ),
+        (
+            format!(
+                "  evaluation_periods = 1\n  datapoints_to_alarm = 3\n{}",
+                steps_hcl(&INITIAL)
+            ),
+            "Invalid scaling steps",
+            "datapoints_to_alarm = 3",
+        ),
+        (
+            format!(
+                "  adjustment_type = \"ExactCapacity\"\n{}",
+                steps_hcl(&INITIAL)
+            ),
+            "Invalid scaling steps",
+            "step[0]",
+        ),
+    ];
+    for (steps, summary, shown) in cases {
+        ws.write_config(&format!(
+            "{}{}",
+            target(&f),
+            policy("p", &name, &format!("{}{steps}", queue_metric(&f)))
+        ));
+        let r = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert_ne!(r.code, 0, "{}", r.text());
+        assert!(r.stderr.contains(summary), "{summary}:\n{}", r.text());
+        assert!(r.stderr.contains(shown), "shows {shown}:\n{}", r.text());
+    }
+    assert_nothing_left(&f, &name);
+}
+
+fn conflict_warning(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-conflict");
+    let initial = policy(
+        "p",
+        &name,
+        &format!(
+            "{}  cooldown_seconds = 60\n{}",
+            queue_metric(&f),
+            steps_hcl(&INITIAL)
+        ),
+    );
+    ws.write_config(&format!("{}{initial}", target(&f)));
+    ws.init();
+    ws.apply();
+    let percent_name = format!("{}-percent", f.cluster);
+    let percent = policy(
+        "q",
+        &percent_name,
+        &format!(
+            "{}  adjustment_type = \"PercentChangeInCapacity\"\n  cooldown_seconds = 60\n{}",
+            queue_metric(&f),
+            steps_hcl(&PERCENT)
+        ),
+    );
+    ws.write_config(&format!("{}{initial}{percent}", target(&f)));
+    let plan = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_eq!(
+        plan.code,
+        0,
+        "a warning does not fail the plan:\n{}",
+        plan.text()
+    );
+    let all = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(
+        all.contains("conflict"),
+        "the plan warns of a conflict:\n{all}"
+    );
+    assert!(
+        all.contains("[1, 10]"),
+        "and names the range where the policies fight:\n{all}"
+    );
+    ws.apply();
+    // Now both exist: planning either shows the fight.
+    let plan = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert!(
+        format!("{}{}", plan.stdout, plan.stderr).contains("conflict"),
+        "{}",
+        plan.text()
+    );
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+    assert_nothing_left(&f, &percent_name);
+}
