@@ -555,16 +555,8 @@ pub async fn sync_tags(
     have: &BTreeMap<String, String>,
     want: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
-    let remove: Vec<String> = have
-        .keys()
-        .filter(|k| !want.contains_key(*k))
-        .cloned()
-        .collect();
-    let set: HashMap<String, String> = want
-        .iter()
-        .filter(|(k, v)| have.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let super::TagChanges { remove, set } = super::tag_changes(have, want);
+    let set: HashMap<String, String> = set.into_iter().collect();
     if !remove.is_empty() {
         client
             .untag_resource()

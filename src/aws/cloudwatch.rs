@@ -291,14 +291,9 @@ pub async fn sync_tags(
     have: &BTreeMap<String, String>,
     want: &BTreeMap<String, String>,
 ) -> Result<(), AwsError> {
-    let remove: Vec<String> = have
-        .keys()
-        .filter(|k| !want.contains_key(*k))
-        .cloned()
-        .collect();
-    let set: Vec<t::Tag> = want
+    let super::TagChanges { remove, set } = super::tag_changes(have, want);
+    let set: Vec<t::Tag> = set
         .iter()
-        .filter(|(k, v)| have.get(*k) != Some(v))
         .map(|(k, v)| t::Tag::builder().key(k).value(v).build())
         .collect();
     if !remove.is_empty() {

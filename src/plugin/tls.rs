@@ -72,15 +72,10 @@ pub fn auto_mtls(client_pem: &str) -> Result<AutoMtls, TlsError> {
     })
 }
 
-/// A fresh self-signed certificate for `localhost` (the name Terraform verifies), shaped
-/// like go-plugin's: usable for server and client auth, marked as its own CA.
-fn server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), TlsError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+/// Certificate parameters shaped like go-plugin's: for `localhost` (the name Terraform
+/// verifies), usable for server and client auth, marked as its own CA.
+fn go_plugin_params() -> Result<CertificateParams, rcgen::Error> {
     let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-    let mut name = DistinguishedName::new();
-    name.push(DnType::OrganizationName, "queuescale");
-    name.push(DnType::CommonName, "localhost");
-    params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -91,6 +86,17 @@ fn server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'stati
         ExtendedKeyUsagePurpose::ServerAuth,
         ExtendedKeyUsagePurpose::ClientAuth,
     ];
+    Ok(params)
+}
+
+/// A fresh self-signed certificate (see [`go_plugin_params`]) with a P-256 key.
+fn server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), TlsError> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = go_plugin_params()?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, "queuescale");
+    name.push(DnType::CommonName, "localhost");
+    params.distinguished_name = name;
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::seconds(30);
     params.not_after = now + time::Duration::days(365);
@@ -160,18 +166,7 @@ impl ClientCertVerifier for ExactClientCert {
 /// When generation fails.
 pub fn terraform_like_client_cert() -> Result<(String, String), rcgen::Error> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512)?;
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    let cert = params.self_signed(&key)?;
+    let cert = go_plugin_params()?.self_signed(&key)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
 

@@ -80,6 +80,42 @@ pub fn alarm_arn(policy_arn: &str, name: &str) -> String {
     }
 }
 
+/// Checks, before anything is created, that none of the alarm names is taken (alarm names
+/// are unique per account and region, and PutMetricAlarm would silently take over an
+/// existing alarm). One DescribeAlarms call.
+///
+/// # Errors
+/// `Err(())` after reporting, at `name`, the names taken or the failed call.
+pub async fn check_alarm_names_free(
+    client: &Clients,
+    desired: &Desired,
+    diags: &mut Diagnostics,
+) -> Result<(), ()> {
+    let names: Vec<String> = desired.alarms.iter().map(|(_, a)| a.name.clone()).collect();
+    match cw::find_alarms_by_names(&client.cloudwatch, &names).await {
+        Ok(existing) if existing.is_empty() => Ok(()),
+        Ok(existing) => {
+            let taken: Vec<&str> = existing.iter().map(|a| a.alarm.name.as_str()).collect();
+            diags.error_at(
+                crate::tfplugin::AttrPath::root("name"),
+                "Alarm names already taken",
+                format!(
+                    "Alarm {} already exists in region {}: alarm names are unique per account \
+                     and region. Choose another name, or import the existing resource with its \
+                     CLUSTER/SERVICE/NAME.",
+                    taken.join(", "),
+                    client.region
+                ),
+            );
+            Err(())
+        }
+        Err(e) => {
+            aws_error(diags, &e);
+            Err(())
+        }
+    }
+}
+
 /// Tags before and after.
 #[derive(Debug, Clone, Copy)]
 pub struct Tags<'a> {

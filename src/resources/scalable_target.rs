@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::support::{aws_error, int_at, validate_ecs_name, whole_number_at_least};
+use super::support::{aws_error, int_at, null_object, validate_ecs_name, whole_number_at_least};
 use super::tags;
 use crate::aws::{self, app_autoscaling as aas};
 use crate::provider::Clients;
@@ -235,15 +235,7 @@ impl Resource<Clients> for ScalableTarget {
             let id = service_resource_id(c, s);
             p.set("id", Value::from(id));
         }
-        let tags = p.get("tags");
-        if let Some(client) = client
-            && tags.is_wholly_known()
-        {
-            p.set(
-                "tags_all",
-                Value::string_map(&tags::merged(&client.default_tags, &tags.as_string_map())),
-            );
-        }
+        tags::plan_tags_all(client.map(|c| &c.default_tags), p);
     }
 
     async fn create(&self, client: &Clients, planned: &Value, diags: &mut Diagnostics) -> Value {
@@ -378,10 +370,7 @@ impl Resource<Clients> for ScalableTarget {
             );
             return Value::Null;
         };
-        let Type::Object(attrs) = schema().value_type() else {
-            return Value::Null;
-        };
-        let mut state = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut state = null_object(&schema());
         state.set("cluster_name", Value::from(cluster));
         state.set("service_name", Value::from(service));
         state.set("id", Value::from(service_resource_id(cluster, service)));

@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use super::objects;
 use super::reconcile;
 use super::scalable_target::{own_tags_from, report_register_error};
-use super::support::{aws_error, decimal, int_at, validate_ecs_name, validate_object_name};
+use super::support::{
+    aws_error, decimal, int_at, null_object, validate_ecs_name, validate_object_name,
+};
 use super::tags;
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
@@ -533,13 +535,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
                 p.set("alarms", Value::Unknown);
             }
         }
-        let tags = p.get("tags");
-        if let Some(client) = client
-            && tags.is_wholly_known()
-        {
-            let all = tags::merged(&client.default_tags, &tags.as_string_map());
-            p.set("tags_all", Value::string_map(&all));
-        }
+        tags::plan_tags_all(client.map(|c| &c.default_tags), p);
     }
 
     async fn create(&self, client: &Clients, planned: &Value, diags: &mut Diagnostics) -> Value {
@@ -565,33 +561,11 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             return Value::Null;
         }
         let compiled = compile(&spec);
-        let names: Vec<String> = compiled
-            .alarms
-            .iter()
-            .map(|(_, a)| a.name.clone())
-            .collect();
-        match cw::find_alarms_by_names(&client.cloudwatch, &names).await {
-            Ok(existing) if !existing.is_empty() => {
-                let taken: Vec<&str> = existing.iter().map(|a| a.alarm.name.as_str()).collect();
-                err(
-                    diags,
-                    "name",
-                    "Alarm names already taken",
-                    format!(
-                        "Alarm {} already exists in region {}: alarm names are unique per \
-                         account and region. Choose another name, or import the existing \
-                         resource with its CLUSTER/SERVICE/NAME.",
-                        taken.join(", "),
-                        client.region
-                    ),
-                );
-                return Value::Null;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                aws_error(diags, &e);
-                return Value::Null;
-            }
+        if reconcile::check_alarm_names_free(client, &desired(&spec, &compiled), diags)
+            .await
+            .is_err()
+        {
+            return Value::Null;
         }
         let mut skeleton = planned.clone();
         skeleton.set("scalable_target_arn", Value::Null);
@@ -690,10 +664,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             diags.error("Invalid import id", format!("{id:?} has an empty part."));
             return Value::Null;
         }
-        let Type::Object(attrs) = schema().value_type() else {
-            return Value::Null;
-        };
-        let mut state = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut state = null_object(&schema());
         state.set("cluster_name", Value::from(cluster));
         state.set("service_name", Value::from(service));
         state.set("name", Value::from(name));
@@ -995,10 +966,7 @@ mod tests {
     use crate::resources::objects::by_purpose;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
-        let Type::Object(attrs) = schema().value_type() else {
-            unreachable!()
-        };
-        let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut v = crate::resources::support::null_object(&schema());
         for (k, x) in [
             ("name", Value::from("worker")),
             ("queue_name", Value::from("jobs")),

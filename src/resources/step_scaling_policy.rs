@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use super::objects;
 use super::reconcile;
 use super::scalable_target::own_tags_from;
-use super::support::{aws_error, decimal, int_at, validate_object_name};
+use super::support::{aws_error, decimal, int_at, null_object, validate_object_name};
 use super::tags;
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
@@ -690,15 +690,7 @@ impl Resource<Clients> for StepScalingPolicy {
                 }
             }
         }
-        let tags = p.get("tags");
-        if let Some(client) = client
-            && tags.is_wholly_known()
-        {
-            p.set(
-                "tags_all",
-                Value::string_map(&tags::merged(&client.default_tags, &tags.as_string_map())),
-            );
-        }
+        tags::plan_tags_all(client.map(|c| &c.default_tags), p);
         if let (Some(client), Some(spec)) = (client, &spec) {
             warn_about_conflicts(client, spec, diags).await;
         }
@@ -729,27 +721,11 @@ impl Resource<Clients> for StepScalingPolicy {
             }
         }
         let desired = desired(&spec);
-        let names: Vec<String> = desired.alarms.iter().map(|(_, a)| a.name.clone()).collect();
-        match cw::find_alarms_by_names(&client.cloudwatch, &names).await {
-            Ok(existing) if !existing.is_empty() => {
-                let taken: Vec<&str> = existing.iter().map(|a| a.alarm.name.as_str()).collect();
-                diags.error_at(
-                    AttrPath::root("name"),
-                    "Alarm names already taken",
-                    format!(
-                        "Alarm {} already exists in region {}: choose another name, or import the \
-                         existing resource with its CLUSTER/SERVICE/NAME.",
-                        taken.join(", "),
-                        client.region
-                    ),
-                );
-                return Value::Null;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                aws_error(diags, &e);
-                return Value::Null;
-            }
+        if reconcile::check_alarm_names_free(client, &desired, diags)
+            .await
+            .is_err()
+        {
+            return Value::Null;
         }
         let mut state = planned.clone();
         state.set("policies", Value::List(Vec::new()));
@@ -804,10 +780,7 @@ impl Resource<Clients> for StepScalingPolicy {
             diags.error("Invalid import id", format!("{id:?} has an empty part."));
             return Value::Null;
         }
-        let Type::Object(attrs) = schema().value_type() else {
-            return Value::Null;
-        };
-        let mut state = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut state = null_object(&schema());
         state.set("name", Value::from(*name));
         state.set(
             "scalable_target_id",
@@ -1017,10 +990,7 @@ mod tests {
     use super::*;
 
     fn config(steps: &[(Option<f64>, Option<f64>, f64)], adjustment: &str) -> Value {
-        let Type::Object(attrs) = schema().value_type() else {
-            unreachable!()
-        };
-        let mut v = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut v = crate::resources::support::null_object(&schema());
         v.set("name", Value::from("initial"));
         v.set("scalable_target_id", Value::from("service/main/worker"));
         v.set("adjustment_type", Value::from(adjustment));

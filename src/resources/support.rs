@@ -111,3 +111,13 @@ pub fn decimal(x: f64) -> Value {
     crate::tfplugin::Number::parse(&crate::scaling::backlog_policy::fmt_number(x))
         .map_or_else(|| Value::number(x), Value::Number)
 }
+
+/// An object of `schema`'s type with every attribute null: the start of an imported state.
+pub fn null_object(schema: &crate::tfplugin::Schema) -> Value {
+    match schema.value_type() {
+        crate::tfplugin::Type::Object(attrs) => {
+            Value::Object(attrs.into_keys().map(|k| (k, Value::Null)).collect())
+        }
+        _ => Value::Null,
+    }
+}

@@ -50,6 +50,18 @@ pub fn merged(
     all
 }
 
+/// Sets `tags_all` in a plan to the provider's default tags merged with the resource's
+/// `tags`, when both are known (without a configured client the value stays as planned).
+pub fn plan_tags_all(defaults: Option<&BTreeMap<String, String>>, planned: &mut Value) {
+    let tags = planned.get("tags");
+    if let Some(defaults) = defaults
+        && tags.is_wholly_known()
+    {
+        let all = merged(defaults, &tags.as_string_map());
+        planned.set("tags_all", Value::string_map(&all));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as J;
 
-use super::msgpack::CodecError;
+use super::msgpack::{CodecError, err};
 use super::types::Type;
 use super::value::{Number, Value};
 
@@ -29,22 +29,8 @@ pub fn decode(bytes: &[u8], ty: &Type, unknown: UnknownAttributes) -> Result<Val
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    let j: J = serde_json::from_slice(bytes).map_err(|e| CodecError {
-        path: ".".into(),
-        message: format!("invalid JSON: {e}"),
-    })?;
+    let j: J = serde_json::from_slice(bytes).map_err(|e| err("", format!("invalid JSON: {e}")))?;
     convert(&j, ty, unknown, &mut String::new())
-}
-
-fn err(path: &str, message: impl Into<String>) -> CodecError {
-    CodecError {
-        path: if path.is_empty() {
-            ".".into()
-        } else {
-            path.into()
-        },
-        message: message.into(),
-    }
 }
 
 fn convert(

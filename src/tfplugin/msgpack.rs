@@ -26,7 +26,8 @@ pub struct CodecError {
     pub message: String,
 }
 
-fn err(path: &str, message: impl Into<String>) -> CodecError {
+/// A codec error at `path` (`.` for the root).
+pub(super) fn err(path: &str, message: impl Into<String>) -> CodecError {
     CodecError {
         path: if path.is_empty() {
             ".".into()
