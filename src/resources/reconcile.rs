@@ -127,7 +127,8 @@ pub struct Tags<'a> {
 
 /// Writes what the plan marks as to be written — policies, then the alarms invoking them
 /// (tagged at creation, re-tagged when tags change), then removes objects no longer
-/// wanted (alarms before policies) — recording in `out` what exists after every step.
+/// wanted, or left under an old name after a rename (alarms before policies) — recording
+/// in `out` what exists after every step.
 ///
 /// # Errors
 /// `Err(())` after reporting the failure in `diags`; `out` then lists what exists.
@@ -141,11 +142,21 @@ pub async fn write(
     diags: &mut Diagnostics,
 ) -> Result<(), ()> {
     let new_tags = tags.had != tags.want;
+    let policy_keys: Vec<(&str, &str)> = desired
+        .policies
+        .iter()
+        .map(|(p, x)| (p.as_str(), x.name.as_str()))
+        .collect();
+    let alarm_keys: Vec<(&str, &str)> = desired
+        .alarms
+        .iter()
+        .map(|(p, x)| (p.as_str(), x.name.as_str()))
+        .collect();
 
     let mut policies: Vec<Value> = Vec::new();
     let mut policy_arns: BTreeMap<&str, String> = BTreeMap::new();
     for (purpose, policy) in &desired.policies {
-        let before = by_purpose(state.get("policies"), purpose);
+        let before = recorded_entry(state.get("policies"), purpose, &policy.name);
         let planned_arn = arn_of(by_purpose(planned.get("policies"), purpose));
         if let (Some(arn), Some(b)) = (planned_arn, before)
             && arn_of(Some(b)) == Some(arn)
@@ -171,7 +182,7 @@ pub async fn write(
         .get("policies")
         .elements()
         .iter()
-        .filter(|e| !wanted(&desired.policies, e))
+        .filter(|e| !wanted(&policy_keys, e))
         .cloned()
         .collect();
     out.set(
@@ -187,7 +198,7 @@ pub async fn write(
         let mut alarm = alarm.clone();
         alarm.actions = vec![policy_arn.clone()];
         let actions = Value::List(vec![Value::from(policy_arn.as_str())]);
-        let before = by_purpose(state.get("alarms"), purpose);
+        let before = recorded_entry(state.get("alarms"), purpose, &alarm.name);
         let unchanged = arn_of(by_purpose(planned.get("alarms"), purpose)).is_some()
             && before.is_some_and(|b| {
                 same_config(
@@ -226,7 +237,7 @@ pub async fn write(
         .get("alarms")
         .elements()
         .iter()
-        .filter(|e| !wanted(&desired.alarms, e))
+        .filter(|e| !wanted(&alarm_keys, e))
         .filter_map(|e| e.get("name").as_str().map(str::to_owned))
         .collect();
     if !stale_alarms.is_empty()
@@ -257,20 +268,28 @@ pub async fn write(
     Ok(())
 }
 
-/// Whether a recorded entry's purpose is among the wanted objects.
-fn wanted<T>(list: &[(String, T)], entry: &Value) -> bool {
-    entry
-        .get("purpose")
-        .as_str()
-        .is_some_and(|p| list.iter().any(|(q, _)| q == p))
+/// The recorded entry for an object of this purpose *and* name: after a rename, the entry
+/// under the old name is another object (deleted once the new one exists).
+fn recorded_entry<'a>(list: &'a Value, purpose: &str, name: &str) -> Option<&'a Value> {
+    by_purpose(list, purpose).filter(|e| e.get("name").as_str() == Some(name))
+}
+
+/// Whether a recorded entry is one of the wanted (purpose, name) objects.
+fn wanted(keys: &[(&str, &str)], entry: &Value) -> bool {
+    let key = (entry.get("purpose").as_str(), entry.get("name").as_str());
+    keys.iter().any(|(p, n)| key == (Some(p), Some(n)))
 }
 
 /// After a failed write, adds the recorded entries (what exists) of every object not
-/// written yet — those due for deletion included — so state still lists all of them.
+/// written yet — those due for deletion, or renamed, included — so state still lists all
+/// of them.
 fn keep_unwritten(done: &mut Vec<Value>, recorded: &Value) {
     for e in recorded.elements() {
-        let purpose = e.get("purpose");
-        if !done.iter().any(|d| d.get("purpose") == purpose) {
+        let key = (e.get("purpose"), e.get("name"));
+        if !done
+            .iter()
+            .any(|d| (d.get("purpose"), d.get("name")) == key)
+        {
             done.push(e.clone());
         }
     }

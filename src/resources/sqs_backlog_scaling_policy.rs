@@ -52,13 +52,12 @@ fn schema() -> Schema {
             Attribute::computed("id", Type::String)
                 .use_state_for_unknown()
                 .describe("`CLUSTER/SERVICE/NAME`, the import id."),
-            Attribute::required("name", Type::String)
-                .requires_replace()
-                .describe(
-                    "Base of every policy and alarm name (`NAME-backlog-per-task`, \
+            Attribute::required("name", Type::String).describe(
+                "Base of every policy and alarm name (`NAME-backlog-per-task`, \
                  `NAME-wake-from-zero`, `NAME-drain-to-zero`). Alarm names are unique per \
-                 account and region, so this must be too. Letters, digits, `.`, `_`, `-`.",
-                ),
+                 account and region, so this must be too. Letters, digits, `.`, `_`, `-`. \
+                 Renaming writes the objects under the new names, then deletes the old ones.",
+            ),
             Attribute::required("queue_name", Type::String).describe(
                 "Name of the SQS queue whose backlog drives scaling (FIFO queues end in `.fifo`).",
             ),
@@ -618,7 +617,15 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             }
             return prior.clone();
         }
-        reconcile(client, &spec, &compile(&spec), prior, planned, diags).await
+        let compiled = compile(&spec);
+        if prior.get("name") != planned.get("name")
+            && reconcile::check_alarm_names_free(client, &desired(&spec, &compiled), diags)
+                .await
+                .is_err()
+        {
+            return prior.clone();
+        }
+        reconcile(client, &spec, &compiled, prior, planned, diags).await
     }
 
     async fn delete(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) {

@@ -98,9 +98,10 @@ fn schema() -> Schema {
             Attribute::computed("id", Type::String)
                 .use_state_for_unknown()
                 .describe("`CLUSTER/SERVICE/NAME`, the import id."),
-            Attribute::required("name", Type::String).requires_replace().describe(
+            Attribute::required("name", Type::String).describe(
                 "Base of the policy and alarm names (`NAME-lower`, `NAME-upper`); unique per \
-                 account and region. Letters, digits, `.`, `_`, `-`.",
+                 account and region. Letters, digits, `.`, `_`, `-`. Renaming writes the \
+                 objects under the new names, then deletes the old ones.",
             ),
             Attribute::required("scalable_target_id", Type::String).requires_replace().describe(
                 "The scalable target, `service/CLUSTER/SERVICE` (`queuescale_scalable_target.x.id`).",
@@ -758,7 +759,15 @@ impl Resource<Clients> for StepScalingPolicy {
             diags.error("Incomplete plan", "Every input must be known at apply.");
             return prior.clone();
         };
-        apply(client, &desired(&spec), prior, planned, diags).await
+        let desired = desired(&spec);
+        if prior.get("name") != planned.get("name")
+            && reconcile::check_alarm_names_free(client, &desired, diags)
+                .await
+                .is_err()
+        {
+            return prior.clone();
+        }
+        apply(client, &desired, prior, planned, diags).await
     }
 
     async fn delete(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) {

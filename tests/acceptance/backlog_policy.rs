@@ -271,6 +271,38 @@ fn update(tf: &TerraformBin) {
     spec.disable_scale_in = false;
     assert_aws_matches(&spec);
     ws.assert_plan_empty();
+
+    // A new name is an update too: new objects, then the old ones deleted.
+    let renamed = format!("{name}-v2");
+    ws.write_config(&changed.replace(
+        &format!("name = \"{name}\""),
+        &format!("name = \"{renamed}\""),
+    ));
+    let plan = ws.plan();
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "in place:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    spec.name = renamed.clone();
+    assert_aws_matches(&spec);
+    let old_left: Vec<String> = aws::alarms_with_prefix(&name)
+        .into_iter()
+        .filter(|a| !a.starts_with(&renamed))
+        .collect();
+    assert!(old_left.is_empty(), "old alarms deleted: {old_left:?}");
+    assert!(
+        aws::policies(&f.resource_id())
+            .iter()
+            .all(|p| p.policy.name.starts_with(&renamed)),
+        "old policies deleted"
+    );
+    assert_eq!(
+        aws::scalable_target(&f.resource_id()).expect("target").arn,
+        target_arn
+    );
+    ws.assert_plan_empty();
     ws.destroy();
     assert_nothing_left(&f, &name, true);
     aws::delete_queue(&other_queue);

@@ -386,6 +386,24 @@ fn update(tf: &TerraformBin) {
     assert!(s.steps.lower.is_none());
     assert_aws_matches(&s);
     ws.assert_plan_empty();
+    // Renaming is an update: new objects, then the old ones deleted.
+    let renamed = format!("{name}-v2");
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &renamed, &second)));
+    let plan = ws.plan();
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "in place:\n{}",
+        plan.stdout
+    );
+    ws.apply();
+    s.name = renamed.clone();
+    assert_aws_matches(&s);
+    assert_eq!(
+        aws::alarms_with_prefix(&name),
+        aws::alarms_with_prefix(&renamed),
+        "only the new alarms are left"
+    );
+    ws.assert_plan_empty();
     ws.destroy();
     assert_nothing_left(&f, &name);
 }
