@@ -272,17 +272,18 @@ fn spec_from(v: &Value, given: &Value) -> Option<StepSpec> {
 }
 
 /// Where a CDK error belongs.
+///
+/// An error about a whole step points at its `lower` bound: Terraform places a diagnostic
+/// only on an attribute, so a path ending at `step[i]` itself would be shown at the
+/// resource. When the step has no `lower`, Terraform falls back to the start of that step
+/// block, which is where such an error belongs.
 fn error_path(e: &StepError) -> AttrPath {
     let at = |attr: &str| match e.step {
         Some(i) => AttrPath::root("step").index(i).attr(attr),
         None => AttrPath::root("step"),
     };
     match e.field {
-        Field::Step => e.step.map_or_else(
-            || AttrPath::root("step"),
-            |i| AttrPath::root("step").index(i),
-        ),
-        Field::Lower => at("lower"),
+        Field::Step | Field::Lower => at("lower"),
         Field::Upper => at("upper"),
         Field::Change => at("change"),
         Field::MinAdjustmentMagnitude => AttrPath::root("min_adjustment_magnitude"),
@@ -427,8 +428,9 @@ fn validate_metric(config: &Value, diags: &mut Diagnostics) {
         }
         let (expr, metric) = (q.get("expression"), q.get("metric"));
         if !expr.is_unknown() && !metric.is_unknown() && expr.is_null() == metric.is_null() {
+            // At `expression`: Terraform shows that line, or the block when it is absent.
             diags.error_at(
-                at.clone(),
+                at.clone().attr("expression"),
                 "Query needs an expression or a metric",
                 "Give each metric_query exactly one of expression or a metric block.",
             );
@@ -1077,24 +1079,14 @@ mod tests {
             &[(Some(0.0), Some(10.0), 1.0), (Some(5.0), None, 2.0)],
             "ChangeInCapacity",
         );
-        assert!(
-            errors_at(&overlapping)
-                .iter()
-                .any(|p| p.starts_with("step[1]")),
-            "{:?}",
-            errors_at(&overlapping)
-        );
+        // Whole-step errors name the step's lower bound: Terraform shows that line, or the
+        // step block itself when the bound is absent.
+        assert_eq!(errors_at(&overlapping), ["step[1].lower"]);
         let boundless = config(
             &[(None, None, 1.0), (Some(5.0), None, 2.0)],
             "ChangeInCapacity",
         );
-        assert!(
-            errors_at(&boundless)
-                .iter()
-                .any(|p| p.starts_with("step[0]")),
-            "{:?}",
-            errors_at(&boundless)
-        );
+        assert_eq!(errors_at(&boundless), ["step[0].lower"]);
         let one = config(&[(Some(5.0), None, 2.0)], "ChangeInCapacity");
         assert_eq!(errors_at(&one), ["step"]);
         let negative_exact = config(
@@ -1136,7 +1128,10 @@ mod tests {
         );
         let at = errors_at(&math);
         assert!(at.contains(&"metric_query[0].id".to_string()), "{at:?}");
-        assert!(at.contains(&"metric_query[0]".to_string()), "{at:?}");
+        assert!(
+            at.contains(&"metric_query[0].expression".to_string()),
+            "{at:?}"
+        );
         assert!(at.contains(&"metric_query".to_string()), "{at:?}");
         let mut period = config(&source_steps(), "ChangeInCapacity");
         if let Some(m) = period.get_mut("metric") {

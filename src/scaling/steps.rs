@@ -1182,12 +1182,22 @@ fn check_gaps(line: &[Interval]) -> Result<(), Vec<StepError>> {
             .map(|g| span(g.lower, g.upper))
             .collect::<Vec<_>>()
             .join(", ");
-        let culprit = gaps
+        // Blame the second gap: a step of 0 that made it, or else the step just above it,
+        // whose lower bound leaves it open.
+        let second = line
             .iter()
-            .skip(1)
-            .flat_map(|g| g.steps.iter().copied())
-            .min()
-            .or_else(|| gaps.iter().flat_map(|g| g.steps.iter().copied()).min());
+            .enumerate()
+            .filter(|(_, i)| i.change.is_none())
+            .nth(1)
+            .map(|(position, _)| position);
+        let culprit = second.and_then(|p| {
+            line[p]
+                .steps
+                .iter()
+                .copied()
+                .min()
+                .or_else(|| line.get(p + 1).and_then(|next| next.steps.first().copied()))
+        });
         return Err(vec![StepError::new(
             culprit,
             Field::Step,
@@ -2503,13 +2513,13 @@ mod tests {
 
     // From interval-utils.ts: "Can have at most one no-change interval".
     #[test]
-    fn two_uncovered_ranges_are_rejected_for_the_whole_list() {
+    fn two_uncovered_ranges_are_rejected_at_the_step_above_the_second() {
         let errs = errors(
             &[below(0.0, -1.0), between(1.0, 3.0, 1.0), above(5.0, 3.0)],
             AdjustmentType::ChangeInCapacity,
         );
         assert_eq!(errs.len(), 1);
-        assert_eq!(errs[0].step, None);
+        assert_eq!(errs[0].step, Some(2));
         assert!(
             errs[0]
                 .message

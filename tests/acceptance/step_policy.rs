@@ -559,19 +559,25 @@ fn bad_steps(tf: &TerraformBin) {
     let (f, name, ws) = setup(tf, "sp-bad");
     ws.write_config(&target(&f));
     ws.init();
-    // (steps, the error's summary, text that must appear: the source line for top-level
-    // attributes; for errors inside a step block, which Terraform shows at the resource,
-    // the step our message names).
-    let cases: [(String, &str, &str); 6] = [
-        (steps_hcl(&[(Some(1.0), None, 1.0)]), "step", "At least 2"),
+    // (steps, the error's summary, the source line Terraform must show the error at, and
+    // for errors about steps the step our message names).
+    let cases: [(String, &str, &str, &str); 6] = [
+        (
+            steps_hcl(&[(Some(1.0), None, 1.0)]),
+            "step",
+            "resource \"queuescale_step_scaling_policy\" \"p\" {",
+            "At least 2",
+        ),
         (
             steps_hcl(&[(Some(0.0), Some(10.0), 1.0), (Some(5.0), None, 2.0)]),
             "Invalid scaling steps",
+            "    lower = 5",
             "step[1]",
         ),
         (
             steps_hcl(&[(None, None, 1.0), (Some(5.0), None, 2.0)]),
             "Invalid scaling steps",
+            "  step {",
             "step[0]",
         ),
         (
@@ -581,6 +587,7 @@ fn bad_steps(tf: &TerraformBin) {
                 (Some(4.0), None, 2.0),
             ]),
             "Invalid scaling steps",
+            "    lower = 4",
             "no action",
         ),
         (
@@ -589,7 +596,8 @@ fn bad_steps(tf: &TerraformBin) {
                 steps_hcl(&INITIAL)
             ),
             "Invalid scaling steps",
-            "datapoints_to_alarm = 3",
+            "  datapoints_to_alarm = 3",
+            "evaluation_periods",
         ),
         (
             format!(
@@ -597,10 +605,11 @@ fn bad_steps(tf: &TerraformBin) {
                 steps_hcl(&INITIAL)
             ),
             "Invalid scaling steps",
+            "    change = -1",
             "step[0]",
         ),
     ];
-    for (steps, summary, shown) in cases {
+    for (steps, summary, line, named) in cases {
         ws.write_config(&format!(
             "{}{}",
             target(&f),
@@ -609,9 +618,24 @@ fn bad_steps(tf: &TerraformBin) {
         let r = ws.run(&["plan", "-input=false", "-no-color"]);
         assert_ne!(r.code, 0, "{}", r.text());
         assert!(r.stderr.contains(summary), "{summary}:\n{}", r.text());
-        assert!(r.stderr.contains(shown), "shows {shown}:\n{}", r.text());
+        assert!(
+            shown_at(&r.stderr, line),
+            "the error is shown at {line:?}:\n{}",
+            r.text()
+        );
+        assert!(r.stderr.contains(named), "names {named}:\n{}", r.text());
     }
     assert_nothing_left(&f, &name);
+}
+
+/// Whether Terraform's error output quotes `line` as the source line of a diagnostic
+/// (`  NN: <line>`).
+fn shown_at(stderr: &str, line: &str) -> bool {
+    stderr.lines().any(|l| {
+        l.trim_start()
+            .split_once(": ")
+            .is_some_and(|(n, rest)| n.parse::<u32>().is_ok() && rest == line)
+    })
 }
 
 fn conflict_warning(tf: &TerraformBin) {
