@@ -1,4 +1,5 @@
-//! ECS: only what scaling needs, whether a service exists.
+//! ECS: only what scaling needs: whether a service exists, whether its cluster publishes
+//! Container Insights metrics.
 
 use aws_sdk_ecs::Client;
 
@@ -38,4 +39,43 @@ pub async fn find_service(client: &Client, cluster: &str, service: &str) -> Resu
             id,
         })
     }
+}
+
+/// The cluster's `containerInsights` setting (`enabled`, `enhanced`, `disabled`), or
+/// `None` when ECS reports none.
+///
+/// # Errors
+/// [`AwsError::NotFound`] when the cluster does not exist; API errors.
+pub async fn container_insights(
+    client: &Client,
+    cluster: &str,
+) -> Result<Option<String>, AwsError> {
+    let out = client
+        .describe_clusters()
+        .clusters(cluster)
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk(
+                "reading ECS cluster settings",
+                "ECS cluster",
+                cluster,
+                e,
+                &["ClusterNotFoundException"],
+            )
+        })?;
+    let found = out
+        .clusters()
+        .iter()
+        .find(|c| c.cluster_name() == Some(cluster))
+        .ok_or_else(|| AwsError::NotFound {
+            what: "ECS cluster",
+            id: cluster.to_owned(),
+        })?;
+    Ok(found
+        .settings()
+        .iter()
+        .find(|s| s.name().map(|n| n.as_str()) == Some("containerInsights"))
+        .and_then(|s| s.value().map(str::to_owned)))
 }

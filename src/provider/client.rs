@@ -36,6 +36,8 @@ pub struct Clients {
     pub default_tags: BTreeMap<String, String>,
     /// Cancelled when Terraform asks the provider to stop.
     pub stop: CancellationToken,
+    /// Object names claimed by the resources this process plans and applies.
+    pub claims: std::sync::Arc<crate::resources::ownership::Claims>,
 }
 
 /// Why AWS access could not be configured.
@@ -211,6 +213,7 @@ pub async fn connect(
         region,
         default_tags: cfg.default_tags.clone(),
         stop,
+        claims: std::sync::Arc::default(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The provider's managed resources, one module each, plus shared helpers.
 
 pub mod objects;
+pub mod ownership;
 pub mod reconcile;
 pub mod scalable_target;
 pub mod sqs_backlog_scaling_policy;

@@ -7,25 +7,214 @@
 //! alarm invokes the policy with the same purpose. What exists is recorded in the
 //! `policies` and `alarms` state lists (see `objects.rs`): an ARN that is null means the
 //! object does not exist, an ARN unknown in a plan means it will be written.
+//!
+//! No object is ever shared with another resource (see `ownership.rs`): names are claimed
+//! at plan, objects state does not record are checked before anything is written, and the
+//! owner tag of new alarms is checked again after writing and at every refresh.
 
 use std::collections::BTreeMap;
 
 use super::objects::{alarm_value, arn_of, by_purpose, policy_value, same_config};
+use super::ownership::{Clash, Object, Owner, user_tags};
 use super::support::aws_error;
 use crate::aws::{self, AwsError, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
 use crate::scaling::model::{Alarm, Policy};
-use crate::tfplugin::{Diagnostics, Value};
+use crate::tfplugin::{AttrPath, Diagnostics, Value};
 
 /// The objects a resource wants, by purpose. Alarms invoke the policy of their purpose.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Desired {
     /// `service/CLUSTER/SERVICE` of the target the policies belong to.
     pub resource_id: String,
+    /// Who the objects belong to.
+    pub owner: Owner,
     /// Policies in write order.
     pub policies: Vec<(String, Policy)>,
     /// Alarms in write order.
     pub alarms: Vec<(String, Alarm)>,
+}
+
+impl Desired {
+    /// Every object, for claims.
+    pub fn objects(&self) -> Vec<Object> {
+        let alarms = self
+            .alarms
+            .iter()
+            .map(|(_, a)| Object::Alarm(a.name.clone()));
+        let policies = self
+            .policies
+            .iter()
+            .map(|(_, p)| Object::Policy(self.resource_id.clone(), p.name.clone()));
+        alarms.chain(policies).collect()
+    }
+}
+
+/// Why objects could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    /// An object belongs to another resource.
+    #[error(transparent)]
+    Clash(#[from] Clash),
+    /// Deregistering a target would delete scaling policies other resources manage.
+    #[error(
+        "{resource_id} still has scaling policies this resource did not make: {}. \
+         Deregistering a scalable target deletes its policies, so they would vanish while \
+         Terraform believes they exist. Remove or replace them in the same apply (for \
+         example with `lifecycle {{ replace_triggered_by = [...] }}` on each policy \
+         resource), or delete them first.",
+        policies.join(", ")
+    )]
+    TargetInUse {
+        /// The target.
+        resource_id: String,
+        /// The other policies on it.
+        policies: Vec<String>,
+    },
+}
+
+/// What deleting a resource that registered a target does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Not registered any more: nothing to do.
+    Gone,
+    /// Still ours and only our policies on it: deregister (which deletes them too).
+    Deregister,
+    /// Another resource has taken it over: leave it registered.
+    Leave,
+}
+
+/// Decides, before anything is deleted, what to do with `owner`'s target: deregister it
+/// only when it still carries `owner`'s tag (or none: written by an earlier version) and no
+/// policy but `own_policies` is on it.
+///
+/// # Errors
+/// [`ObjectError::TargetInUse`] when other policies are on it; API errors.
+pub async fn release_target(
+    client: &Clients,
+    resource_id: &str,
+    owner: &Owner,
+    own_policies: &[String],
+) -> Result<Release, ObjectError> {
+    let Some(t) = aws::optional(aas::find_scalable_target(&client.aas, resource_id).await)? else {
+        return Ok(Release::Gone);
+    };
+    let tags = aas::list_tags(&client.aas, &t.arn).await?;
+    if let Some(holder) = Owner::from_tags(&tags).filter(|h| h != owner) {
+        tracing::warn!(resource_id, %holder, "scalable target now belongs to another resource; leaving it registered");
+        return Ok(Release::Leave);
+    }
+    let others: Vec<String> = aas::list_scaling_policies(&client.aas, resource_id)
+        .await?
+        .into_iter()
+        .map(|p| p.policy.name)
+        .filter(|n| !own_policies.contains(n))
+        .collect();
+    if others.is_empty() {
+        Ok(Release::Deregister)
+    } else {
+        Err(ObjectError::TargetInUse {
+            resource_id: resource_id.to_owned(),
+            policies: others,
+        })
+    }
+}
+
+/// Checks, before registering `resource_id` for `owner`, who holds it: `Ok(None)` when it
+/// is not registered, `Ok(Some(arn))` when it is ours, or when `may_take_over` (the
+/// resource was attached to this very target and now owns it) — the caller then writes
+/// its owner tag.
+///
+/// # Errors
+/// A clash naming the holder (or saying it was registered outside this provider); API
+/// errors.
+pub async fn check_target_owner(
+    client: &Clients,
+    resource_id: &str,
+    owner: &Owner,
+    may_take_over: bool,
+) -> Result<Option<String>, ObjectError> {
+    let Some(t) = aws::optional(aas::find_scalable_target(&client.aas, resource_id).await)? else {
+        return Ok(None);
+    };
+    let tags = aas::list_tags(&client.aas, &t.arn).await?;
+    match Owner::from_tags(&tags) {
+        Some(h) if &h == owner => Ok(Some(t.arn)),
+        _ if may_take_over => Ok(Some(t.arn)),
+        holder => Err(Clash {
+            object: Object::Target(resource_id.to_owned()),
+            holder,
+            wanted_by: owner.clone(),
+        }
+        .into()),
+    }
+}
+
+/// After registering a new target, checks that it carries `owner`'s tag (registration
+/// applies tags only to a target it creates: another writer's tag means it got there
+/// first).
+///
+/// # Errors
+/// A clash; API errors.
+pub async fn verify_target_owner(
+    client: &Clients,
+    resource_id: &str,
+    arn: &str,
+    owner: &Owner,
+) -> Result<(), ObjectError> {
+    let tags = aas::list_tags(&client.aas, arn).await?;
+    match Owner::from_tags(&tags) {
+        Some(h) if &h == owner => Ok(()),
+        holder => Err(Clash {
+            object: Object::Target(resource_id.to_owned()),
+            holder,
+            wanted_by: owner.clone(),
+        }
+        .into()),
+    }
+}
+
+/// Reports `e`; a clash is reported at `name`, the attribute that picks object names.
+pub fn report(diags: &mut Diagnostics, e: &ObjectError) {
+    match e {
+        ObjectError::Aws(e) => aws_error(diags, e),
+        ObjectError::Clash(c) => report_clash(diags, c),
+        ObjectError::TargetInUse { .. } => {
+            diags.error("Scalable target still in use", e.to_string())
+        }
+    }
+}
+
+/// Reports a clash at `name`.
+pub fn report_clash(diags: &mut Diagnostics, c: &Clash) {
+    let summary = match (&c.object, &c.holder) {
+        (Object::Target(_), Some(_)) => "Scalable target managed by another resource".to_owned(),
+        (Object::Target(_), None) => "Scalable target registered outside this provider".to_owned(),
+        (_, Some(_)) => "Name already used by another resource".to_owned(),
+        (_, None) => "Name already used outside this provider".to_owned(),
+    };
+    let at = match c.object {
+        Object::Target(_) => AttrPath::root("service_name"),
+        _ => AttrPath::root("name"),
+    };
+    diags.error_at(at, summary, c.to_string());
+}
+
+/// Claims the desired objects in this provider process, so that two resources planned or
+/// applied together can never share one. Returns whether the claim held (else the clash
+/// is reported).
+pub fn claim(client: &Clients, desired: &Desired, diags: &mut Diagnostics) -> bool {
+    warn_other_scalers(client, desired, diags);
+    match client.claims.claim(&desired.objects(), &desired.owner) {
+        Ok(()) => true,
+        Err(c) => {
+            report_clash(diags, &c);
+            false
+        }
+    }
 }
 
 /// The planned `policies` and `alarms` lists: each object keeps its ARN only when it
@@ -80,40 +269,177 @@ pub fn alarm_arn(policy_arn: &str, name: &str) -> String {
     }
 }
 
-/// Checks, before anything is created, that none of the alarm names is taken (alarm names
-/// are unique per account and region, and PutMetricAlarm would silently take over an
-/// existing alarm). One DescribeAlarms call.
+/// Warns, at plan, when other resources planned in this run scale the same service: the
+/// backlog policy and step policies all move one desired count, and when several act at
+/// once Application Auto Scaling applies the one that gives the largest capacity
+/// (Application Auto Scaling user guide, "Multiple scaling policies"), so a scale-in of one
+/// is undone by the other and the service does not settle where either intends.
+pub fn warn_other_scalers(client: &Clients, desired: &Desired, diags: &mut Diagnostics) {
+    let others = client
+        .claims
+        .note_scaler(&desired.resource_id, &desired.owner);
+    if others.is_empty() {
+        return;
+    }
+    let list: Vec<String> = others.iter().map(|o| format!("- {o}")).collect();
+    diags.warning(
+        format!("Several scaling policies for {}", desired.resource_id),
+        format!(
+            "{} is planned together with other policies on the same service:\n{}\nAWS runs \
+             them all and, when several act at once, applies the largest capacity: one \
+             policy's scale-in is undone by another's, and the task count follows whichever \
+             asks for more. Keep one policy per service unless they watch different signals \
+             on purpose.",
+            desired.owner,
+            list.join("\n")
+        ),
+    );
+}
+
+/// Warns, at create, about scaling policies AWS already holds on the service that are not
+/// this resource's (made by another resource, another tool or by hand, such as the CPU
+/// target tracking CDK's QueueProcessingFargateService adds, aws-cdk#20706): AWS applies
+/// the largest capacity any of them asks for. One DescribeScalingPolicies call; a failed
+/// read only loses the warning.
+pub async fn warn_other_policies(client: &Clients, desired: &Desired, diags: &mut Diagnostics) {
+    let ours: Vec<&str> = desired
+        .policies
+        .iter()
+        .map(|(_, p)| p.name.as_str())
+        .collect();
+    let Ok(all) = aas::list_scaling_policies(&client.aas, &desired.resource_id).await else {
+        return;
+    };
+    let others: Vec<String> = all
+        .iter()
+        .filter(|p| !ours.contains(&p.policy.name.as_str()))
+        .map(|p| format!("- {}", p.policy.name))
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    diags.warning(
+        format!("Other scaling policies on {}", desired.resource_id),
+        format!(
+            "AWS already holds scaling policies on {} besides {}'s:\n{}\nAWS runs them \
+             all and, when several act at once, applies the largest capacity, so this \
+             resource's scale-in can be undone by them. Remove the ones that should not \
+             scale this service.",
+            desired.resource_id,
+            desired.owner,
+            others.join("\n")
+        ),
+    );
+}
+
+/// Checks, before anything is written, every object `state` does not record: claimed by
+/// no other resource in this process, and, when AWS already holds it, made by this
+/// resource (a write whose reply was lost, or an interrupted apply: adopted) and not by
+/// another one. One DescribeAlarms and one DescribeScalingPolicies call, plus one tag read
+/// per alarm that already exists.
 ///
 /// # Errors
-/// `Err(())` after reporting, at `name`, the names taken or the failed call.
-pub async fn check_alarm_names_free(
+/// A clash, naming both owners; API errors.
+pub async fn check_new_objects(
     client: &Clients,
     desired: &Desired,
-    diags: &mut Diagnostics,
-) -> Result<(), ()> {
-    let names: Vec<String> = desired.alarms.iter().map(|(_, a)| a.name.clone()).collect();
-    match cw::find_alarms_by_names(&client.cloudwatch, &names).await {
-        Ok(existing) if existing.is_empty() => Ok(()),
-        Ok(existing) => {
-            let taken: Vec<&str> = existing.iter().map(|a| a.alarm.name.as_str()).collect();
-            diags.error_at(
-                crate::tfplugin::AttrPath::root("name"),
-                "Alarm names already taken",
-                format!(
-                    "Alarm {} already exists in region {}: alarm names are unique per account \
-                     and region. Choose another name, or import the existing resource with its \
-                     CLUSTER/SERVICE/NAME.",
-                    taken.join(", "),
-                    client.region
-                ),
-            );
-            Err(())
-        }
-        Err(e) => {
-            aws_error(diags, &e);
-            Err(())
+    state: &Value,
+) -> Result<(), ObjectError> {
+    client.claims.claim(&desired.objects(), &desired.owner)?;
+    let new_alarms: Vec<String> = desired
+        .alarms
+        .iter()
+        .filter(|(p, a)| recorded_entry(state.get("alarms"), p, &a.name).is_none())
+        .map(|(_, a)| a.name.clone())
+        .collect();
+    let ours: Vec<&str> = desired
+        .alarms
+        .iter()
+        .map(|(_, a)| a.name.as_str())
+        .collect();
+    if !new_alarms.is_empty() {
+        for found in cw::find_alarms_by_names(&client.cloudwatch, &new_alarms).await? {
+            check_alarm_owner(client, desired, &found).await?;
         }
     }
+    let new_policies: Vec<String> = desired
+        .policies
+        .iter()
+        .filter(|(p, x)| recorded_entry(state.get("policies"), p, &x.name).is_none())
+        .map(|(_, x)| x.name.clone())
+        .collect();
+    if !new_policies.is_empty() {
+        let found =
+            aas::find_scaling_policies(&client.aas, &desired.resource_id, &new_policies).await?;
+        // A policy under one of our names is ours unless an alarm of someone else's
+        // invokes it (target tracking's own `TargetTracking-` alarms aside).
+        if let Some(p) = found.iter().find(|p| {
+            p.alarm_names
+                .iter()
+                .any(|a| !ours.contains(&a.as_str()) && !a.starts_with("TargetTracking-"))
+        }) {
+            return Err(Clash {
+                object: Object::Policy(desired.resource_id.clone(), p.policy.name.clone()),
+                holder: None,
+                wanted_by: desired.owner.clone(),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Checks that an alarm AWS holds carries this resource's owner tag.
+async fn check_alarm_owner(
+    client: &Clients,
+    desired: &Desired,
+    found: &cw::ObservedAlarm,
+) -> Result<(), ObjectError> {
+    let tags = cw::list_tags(&client.cloudwatch, &found.arn).await?;
+    match Owner::from_tags(&tags) {
+        Some(o) if o == desired.owner => Ok(()),
+        holder => Err(Clash {
+            object: Object::Alarm(found.alarm.name.clone()),
+            holder,
+            wanted_by: desired.owner.clone(),
+        }
+        .into()),
+    }
+}
+
+/// For import: the alarms among `names` that exist must invoke policies of `resource_id`
+/// and carry no owner tag but `owner`'s.
+///
+/// # Errors
+/// A sentence saying which alarm does not match, or the failed call.
+pub async fn check_import_alarms(
+    client: &Clients,
+    resource_id: &str,
+    owner: &Owner,
+    names: &[String],
+) -> Result<(), String> {
+    let arn_part = format!("resource/ecs/{resource_id}:");
+    for a in cw::find_alarms_by_names(&client.cloudwatch, names)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if a.alarm.actions.iter().any(|x| !x.contains(&arn_part)) {
+            return Err(format!(
+                "Alarm {:?} invokes policies of another service, not {resource_id}.",
+                a.alarm.name
+            ));
+        }
+        let tags = cw::list_tags(&client.cloudwatch, &a.arn)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(holder) = Owner::from_tags(&tags).filter(|h| h != owner) {
+            return Err(format!(
+                "Alarm {:?} belongs to {holder}, not to {owner}.",
+                a.alarm.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Tags before and after.
@@ -142,6 +468,10 @@ pub async fn write(
     diags: &mut Diagnostics,
 ) -> Result<(), ()> {
     let new_tags = tags.had != tags.want;
+    let (had_tags, want_tags) = (
+        desired.owner.tagged(tags.had),
+        desired.owner.tagged(tags.want),
+    );
     let policy_keys: Vec<(&str, &str)> = desired
         .policies
         .iter()
@@ -207,7 +537,7 @@ pub async fn write(
                 )
             });
         if !unchanged
-            && let Err(e) = cw::put_metric_alarm(&client.cloudwatch, &alarm, tags.want).await
+            && let Err(e) = cw::put_metric_alarm(&client.cloudwatch, &alarm, &want_tags).await
         {
             aws_error(diags, &e);
             keep_unwritten(&mut alarms, state.get("alarms"));
@@ -223,11 +553,25 @@ pub async fn write(
             actions,
         ));
         // A new alarm got its tags from PutMetricAlarm; an existing one keeps its old ones.
-        if existed
-            && new_tags
-            && let Err(e) = cw::sync_tags(&client.cloudwatch, &arn, tags.had, tags.want).await
-        {
-            aws_error(diags, &e);
+        // A new one must carry our owner tag: had another resource created it since the
+        // check, PutMetricAlarm would have kept that resource's tags.
+        let tagged = if existed {
+            if new_tags {
+                cw::sync_tags(&client.cloudwatch, &arn, &had_tags, &want_tags)
+                    .await
+                    .map_err(ObjectError::from)
+            } else {
+                Ok(())
+            }
+        } else {
+            let found = cw::ObservedAlarm {
+                alarm: alarm.clone(),
+                arn: arn.clone(),
+            };
+            check_alarm_owner(client, desired, &found).await
+        };
+        if let Err(e) = tagged {
+            report(diags, &e);
             keep_unwritten(&mut alarms, state.get("alarms"));
             out.set("alarms", Value::List(alarms));
             return Err(());
@@ -306,6 +650,8 @@ pub struct Observed {
     pub found_policies: Vec<aas::ObservedPolicy>,
     /// The alarms CloudWatch holds.
     pub found_alarms: Vec<cw::ObservedAlarm>,
+    /// The user tags (owner tag removed) of the first alarm found, with its ARN.
+    pub alarm_tags: Option<(String, BTreeMap<String, String>)>,
 }
 
 impl Observed {
@@ -315,22 +661,40 @@ impl Observed {
     }
 }
 
-/// Reads the named policies and alarms: one call each. `policies` and `alarms` are
+/// Reads the named policies and alarms (one call each) and the tags of the first alarm
+/// found (one more), checking that it is still `owner`'s. `policies` and `alarms` are
 /// (purpose, name) pairs; `state` supplies the entries of objects that have gone.
 ///
 /// # Errors
-/// API errors.
+/// API errors; a clash when another resource's owner tag is on the alarm (an alarm
+/// without one was written by an earlier version of this provider and counts as ours).
 pub async fn read(
     client: &Clients,
+    owner: &Owner,
     resource_id: &str,
     policies: &[(String, String)],
     alarms: &[(String, String)],
     state: &Value,
-) -> Result<Observed, AwsError> {
+) -> Result<Observed, ObjectError> {
     let names: Vec<String> = policies.iter().map(|(_, n)| n.clone()).collect();
     let found_policies = aas::find_scaling_policies(&client.aas, resource_id, &names).await?;
     let names: Vec<String> = alarms.iter().map(|(_, n)| n.clone()).collect();
     let found_alarms = cw::find_alarms_by_names(&client.cloudwatch, &names).await?;
+    let alarm_tags = match found_alarms.first() {
+        Some(first) => {
+            let tags = cw::list_tags(&client.cloudwatch, &first.arn).await?;
+            if let Some(holder) = Owner::from_tags(&tags).filter(|h| h != owner) {
+                return Err(Clash {
+                    object: Object::Alarm(first.alarm.name.clone()),
+                    holder: Some(holder),
+                    wanted_by: owner.clone(),
+                }
+                .into());
+            }
+            Some((first.arn.clone(), user_tags(&tags)))
+        }
+        None => None,
+    };
     let gone = |list: &str, purpose: &str| {
         by_purpose(state.get(list), purpose).map(|e| {
             let mut e = e.clone();
@@ -371,6 +735,7 @@ pub async fn read(
     }
     out.found_policies = found_policies;
     out.found_alarms = found_alarms;
+    out.alarm_tags = alarm_tags;
     Ok(out)
 }
 
@@ -389,33 +754,82 @@ pub fn recorded(state: &Value, list: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The names a resource may have written beyond what its state records: objects written
+/// by an apply whose reply was lost, or that was interrupted, before state recorded them.
+#[derive(Debug, Clone, Default)]
+pub struct Unrecorded {
+    /// Alarm names the resource compiles.
+    pub alarms: Vec<String>,
+    /// Policy names the resource compiles.
+    pub policies: Vec<String>,
+}
+
 /// Deletes the alarms of `state`, then — unless the caller deregisters the target, which
-/// takes its policies with it — its policies. Objects already gone are fine.
+/// takes its policies with it — its policies. Objects already gone are fine. Objects under
+/// the resource's other names (`unrecorded`) are deleted too when they are its own: alarms
+/// carrying `owner`'s tag, and policies under its names that no other alarm invokes, so
+/// that destroy after an interrupted apply leaves nothing behind.
 pub async fn delete(
     client: &Clients,
+    owner: &Owner,
     resource_id: &str,
     state: &Value,
+    unrecorded: &Unrecorded,
     delete_policies: bool,
     diags: &mut Diagnostics,
 ) -> Result<(), ()> {
-    let alarms: Vec<String> = recorded(state, "alarms")
-        .into_iter()
-        .map(|(_, n)| n)
-        .collect();
-    if let Err(e) = cw::delete_alarms(&client.cloudwatch, &alarms).await {
-        aws_error(diags, &e);
-        return Err(());
-    }
-    if delete_policies {
-        for (_, name) in recorded(state, "policies") {
-            let r = aas::delete_scaling_policy(&client.aas, resource_id, &name).await;
-            if let Err(e) = aws::ignore_not_found(r) {
-                aws_error(diags, &e);
-                return Err(());
+    let result = async {
+        let mut alarms: Vec<String> = recorded(state, "alarms")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let extra: Vec<String> = unrecorded
+            .alarms
+            .iter()
+            .filter(|n| !alarms.contains(n))
+            .cloned()
+            .collect();
+        if !extra.is_empty() {
+            for found in cw::find_alarms_by_names(&client.cloudwatch, &extra).await? {
+                let tags = cw::list_tags(&client.cloudwatch, &found.arn).await?;
+                if Owner::from_tags(&tags).as_ref() == Some(owner) {
+                    alarms.push(found.alarm.name);
+                }
             }
         }
+        cw::delete_alarms(&client.cloudwatch, &alarms).await?;
+        if !delete_policies {
+            return Ok(());
+        }
+        let mut policies: Vec<String> = recorded(state, "policies")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let extra: Vec<String> = unrecorded
+            .policies
+            .iter()
+            .filter(|n| !policies.contains(n))
+            .cloned()
+            .collect();
+        if !extra.is_empty() {
+            for found in aas::find_scaling_policies(&client.aas, resource_id, &extra).await? {
+                let foreign = found
+                    .alarm_names
+                    .iter()
+                    .any(|a| !a.starts_with("TargetTracking-") && !alarms.contains(a));
+                if !foreign {
+                    policies.push(found.policy.name);
+                }
+            }
+        }
+        for name in policies {
+            let r = aas::delete_scaling_policy(&client.aas, resource_id, &name).await;
+            aws::ignore_not_found(r)?;
+        }
+        Ok::<(), AwsError>(())
     }
-    Ok(())
+    .await;
+    result.map_err(|e| aws_error(diags, &e))
 }
 
 #[cfg(test)]

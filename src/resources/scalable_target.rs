@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::ownership::{Object, Owner, user_tags};
+use super::reconcile::{self, Release};
 use super::support::{aws_error, int_at, null_object, validate_ecs_name, whole_number_at_least};
 use super::tags;
 use crate::aws::{self, app_autoscaling as aas};
@@ -98,6 +100,19 @@ fn desired(v: &Value) -> Option<Target> {
     })
 }
 
+/// Who a target registered by this resource type belongs to.
+fn owner(resource_id: &str) -> Owner {
+    Owner::new(TYPE_NAME, resource_id, None)
+}
+
+/// `CLUSTER/SERVICE`, or the target's own id `service/CLUSTER/SERVICE` as users paste it.
+pub fn parse_import_id(id: &str) -> Option<(&str, &str)> {
+    parse_service_resource_id(id).or_else(|| {
+        id.split_once('/')
+            .filter(|(c, s)| !c.is_empty() && !s.is_empty() && !s.contains('/'))
+    })
+}
+
 /// The tags the resource itself asks for.
 fn own_tags(v: &Value) -> BTreeMap<String, String> {
     v.get("tags").as_string_map()
@@ -151,25 +166,31 @@ fn state_from(
         );
     }
     if let Some(all) = tags_all {
-        state.set("tags", own_tags_from(&all, defaults, prior.get("tags")));
+        state.set(
+            "tags",
+            own_tags_from(&all, defaults, prior.get("tags"), prior.get("tags_all")),
+        );
         state.set("tags_all", Value::string_map(&all));
     }
     state
 }
 
-/// The resource's own tags given all tags on the object: a tag is its own unless
-/// `default_tags` supplies the same value and the resource did not set that key itself
-/// (`prior` is the resource's previous own tags). Null stays null when there are none.
+/// The resource's own tags given all (user) tags on the object: a key is its own when the
+/// resource set it before (`prior`, its previous own tags), or when it is new on the object
+/// (not in `prior_all`) and `default_tags` does not supply that value. A key that only a
+/// default supplied stays out of `tags` even after the default changes or goes away, so
+/// changing `default_tags` plans a change of `tags_all` only. Null stays null when there
+/// are none.
 pub fn own_tags_from(
     all: &BTreeMap<String, String>,
     defaults: &BTreeMap<String, String>,
     prior: &Value,
+    prior_all: &Value,
 ) -> Value {
+    let had = |m: &Value, k: &str| m.entries().is_some_and(|m| m.contains_key(k));
     let own: BTreeMap<String, String> = all
         .iter()
-        .filter(|(k, v)| {
-            defaults.get(*k) != Some(*v) || prior.entries().is_some_and(|m| m.contains_key(*k))
-        })
+        .filter(|(k, v)| had(prior, k) || (!had(prior_all, k) && defaults.get(*k) != Some(*v)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if own.is_empty() && prior.is_null() {
@@ -222,7 +243,7 @@ impl Resource<Clients> for ScalableTarget {
         &self,
         client: Option<&Clients>,
         change: &mut PlannedChange,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         if change.is_destroy() {
             return;
@@ -233,6 +254,13 @@ impl Resource<Clients> for ScalableTarget {
             p.get("service_name").as_str(),
         ) {
             let id = service_resource_id(c, s);
+            if let Some(client) = client
+                && let Err(c) = client
+                    .claims
+                    .claim(&[Object::Target(id.clone())], &owner(&id))
+            {
+                reconcile::report_clash(diags, &c);
+            }
             p.set("id", Value::from(id));
         }
         tags::plan_tags_all(client.map(|c| &c.default_tags), p);
@@ -247,20 +275,45 @@ impl Resource<Clients> for ScalableTarget {
             return Value::Null;
         };
         let all_tags = tags::merged(&client.default_tags, &own_tags(planned));
+        let owner = owner(&target.resource_id);
+        // Registering is an upsert: a target that exists must be ours already (a
+        // registration whose reply was lost), never another resource's.
+        let existing =
+            match reconcile::check_target_owner(client, &target.resource_id, &owner, false).await {
+                Ok(x) => x,
+                Err(e) => {
+                    reconcile::report(diags, &e);
+                    return Value::Null;
+                }
+            };
+        let tagged = owner.tagged(&all_tags);
         match aas::register_scalable_target(
             &client.aas,
             &client.ecs,
             &client.stop,
             &target,
-            &all_tags,
+            &tagged,
         )
         .await
         {
             Ok(arn) => {
                 let mut state = planned.clone();
                 state.set("id", Value::from(target.resource_id.as_str()));
-                state.set("arn", Value::from(arn));
+                state.set("arn", Value::from(arn.as_str()));
                 state.set("tags_all", Value::string_map(&all_tags));
+                let tags_done = match existing {
+                    None => {
+                        reconcile::verify_target_owner(client, &target.resource_id, &arn, &owner)
+                            .await
+                    }
+                    Some(_) => aas::sync_tags(&client.aas, &arn, &BTreeMap::new(), &tagged)
+                        .await
+                        .map_err(reconcile::ObjectError::from),
+                };
+                if let Err(e) = tags_done {
+                    reconcile::report(diags, &e);
+                    state.set("tags_all", Value::Null);
+                }
                 state
             }
             Err(e) => {
@@ -293,7 +346,7 @@ impl Resource<Clients> for ScalableTarget {
         let tags_all = if prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty())
         {
             match aas::list_tags(&client.aas, &observed.arn).await {
-                Ok(t) => Some(t),
+                Ok(t) => Some(user_tags(&t)),
                 Err(e) => {
                     aws_error(diags, &e);
                     return state.clone();
@@ -352,6 +405,14 @@ impl Resource<Clients> for ScalableTarget {
         let Some(id) = state.get("id").as_str() else {
             return;
         };
+        match reconcile::release_target(client, id, &owner(id), &[]).await {
+            Ok(Release::Deregister) => {}
+            Ok(Release::Gone | Release::Leave) => return,
+            Err(e) => {
+                reconcile::report(diags, &e);
+                return;
+            }
+        }
         if let Err(e) =
             aws::ignore_not_found(aas::deregister_scalable_target(&client.aas, id).await)
         {
@@ -359,21 +420,44 @@ impl Resource<Clients> for ScalableTarget {
         }
     }
 
-    async fn import(&self, _client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
-        let parsed = id
-            .split_once('/')
-            .filter(|(c, s)| !c.is_empty() && !s.is_empty() && !s.contains('/'));
-        let Some((cluster, service)) = parsed else {
+    async fn import(&self, client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
+        let Some((cluster, service)) = parse_import_id(id) else {
             diags.error(
                 "Invalid import id",
-                format!("{id:?} is not CLUSTER/SERVICE (e.g. terraform import queuescale_scalable_target.web main/web)."),
+                format!(
+                    "{id:?} is not CLUSTER/SERVICE or the target's own id service/CLUSTER/SERVICE \
+                     (e.g. terraform import queuescale_scalable_target.web main/web)."
+                ),
             );
             return Value::Null;
         };
+        let resource_id = service_resource_id(cluster, service);
+        // Import manages an existing registration; one another resource of this provider
+        // manages stays with it.
+        match reconcile::check_target_owner(client, &resource_id, &owner(&resource_id), false).await
+        {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                diags.error(
+                    "Cannot import: scalable target not found",
+                    format!(
+                        "{resource_id} is not registered with Application Auto Scaling in \
+                         region {}.",
+                        client.region
+                    ),
+                );
+                return Value::Null;
+            }
+            Err(reconcile::ObjectError::Clash(c)) if c.holder.is_none() => {}
+            Err(e) => {
+                reconcile::report(diags, &e);
+                return Value::Null;
+            }
+        }
         let mut state = null_object(&schema());
         state.set("cluster_name", Value::from(cluster));
         state.set("service_name", Value::from(service));
-        state.set("id", Value::from(service_resource_id(cluster, service)));
+        state.set("id", Value::from(resource_id));
         state
     }
 }
@@ -431,13 +515,42 @@ mod tests {
         ]);
         let defaults = BTreeMap::from([("team".to_string(), "a".to_string())]);
         assert_eq!(
-            own_tags_from(&all, &defaults, &Value::Null),
+            own_tags_from(&all, &defaults, &Value::Null, &Value::Null),
             Value::string_map(&BTreeMap::from([("app".to_string(), "x".to_string())]))
         );
         let only_defaults = BTreeMap::from([("team".to_string(), "a".to_string())]);
         assert_eq!(
-            own_tags_from(&only_defaults, &defaults, &Value::Null),
+            own_tags_from(&only_defaults, &defaults, &Value::Null, &Value::Null),
             Value::Null
+        );
+    }
+
+    #[test]
+    fn a_default_tag_that_changes_or_goes_stays_out_of_own_tags() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        };
+        // Before: default owner=a, no own tags. Now AWS still has owner=a, but the
+        // provider's default says owner=b (or nothing).
+        let prior_all = Value::string_map(&map(&[("owner", "a")]));
+        for defaults in [map(&[("owner", "b")]), map(&[])] {
+            assert_eq!(
+                own_tags_from(&map(&[("owner", "a")]), &defaults, &Value::Null, &prior_all),
+                Value::Null
+            );
+        }
+        // A tag added behind Terraform's back is the resource's own (drift to remove).
+        assert_eq!(
+            own_tags_from(
+                &map(&[("owner", "a"), ("x", "1")]),
+                &map(&[]),
+                &Value::Null,
+                &prior_all
+            ),
+            Value::string_map(&map(&[("x", "1")]))
         );
     }
 }

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::objects;
-use super::reconcile;
+use super::ownership::{Object, Owner, user_tags};
+use super::reconcile::{self, Release};
 use super::scalable_target::{own_tags_from, report_register_error};
 use super::support::{
     aws_error, decimal, int_at, null_object, validate_ecs_name, validate_object_name,
@@ -444,12 +445,63 @@ fn validate_capacity(config: &Value, diags: &mut Diagnostics) {
             format!("wake_tasks ({w}) cannot exceed max_capacity ({m})."),
         );
     }
+    if num(config, "max_capacity") == Some(0.0) {
+        err(
+            diags,
+            "max_capacity",
+            "max_capacity of 0",
+            "With max_capacity = 0 the service can never run a task, so its queue is never \
+             drained. Give it at least 1."
+                .to_owned(),
+        );
+    }
+    if let Some(min) = num(config, "min_capacity")
+        && min > 0.0
+    {
+        diags.warning_at(
+            AttrPath::root("min_capacity"),
+            "The service never scales to zero",
+            format!(
+                "With min_capacity = {min} the service always runs tasks: the wake-from-zero \
+                 alarm never fires, and the drain-to-zero policy lowers the count only to \
+                 min_capacity after idle_minutes. Use min_capacity = 0 to scale to zero."
+            ),
+        );
+    }
+    if config.get("disable_scale_in").as_bool() == Some(true)
+        && !config.get("idle_minutes").is_null()
+    {
+        diags.warning_at(
+            AttrPath::root("idle_minutes"),
+            "idle_minutes has no effect",
+            "disable_scale_in = true removes the drain to zero, so idle_minutes is not used.",
+        );
+    }
+}
+
+/// Who the objects of the resource on `cluster`/`service` called `name` belong to.
+fn owner(cluster: &str, service: &str, name: &str) -> Owner {
+    Owner::new(
+        TYPE_NAME,
+        &service_resource_id(cluster, service),
+        Some(name),
+    )
+}
+
+/// The owner recorded by a state or plan, when its names are known.
+fn owner_of(v: &Value) -> Option<Owner> {
+    Some(owner(
+        v.get("cluster_name").as_str()?,
+        v.get("service_name").as_str()?,
+        v.get("name").as_str()?,
+    ))
 }
 
 /// The compiled policies and alarms by purpose, as the shared reconciler takes them.
 fn desired(spec: &BacklogSpec, compiled: &Compiled) -> reconcile::Desired {
     reconcile::Desired {
         resource_id: service_resource_id(&spec.cluster, &spec.service),
+        owner: owner(&spec.cluster, &spec.service, &spec.name),
         policies: compiled
             .policies
             .iter()
@@ -491,7 +543,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         &self,
         client: Option<&Clients>,
         change: &mut PlannedChange,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         if change.is_destroy() {
             return;
@@ -525,7 +577,19 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         }
         match spec_from(p) {
             Some(spec) => {
-                let (policies, alarms) = reconcile::plan(&desired(&spec, &compile(&spec)), &prior);
+                let compiled = compile(&spec);
+                let desired = desired(&spec, &compiled);
+                if let Some(client) = client {
+                    reconcile::warn_other_scalers(client, &desired, diags);
+                    let mut objects = desired.objects();
+                    if compiled.target.is_some() {
+                        objects.push(Object::Target(desired.resource_id.clone()));
+                    }
+                    if let Err(c) = client.claims.claim(&objects, &desired.owner) {
+                        reconcile::report_clash(diags, &c);
+                    }
+                }
+                let (policies, alarms) = reconcile::plan(&desired, &prior);
                 p.set("policies", policies);
                 p.set("alarms", alarms);
             }
@@ -560,18 +624,15 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             return Value::Null;
         }
         let compiled = compile(&spec);
-        if reconcile::check_alarm_names_free(client, &desired(&spec, &compiled), diags)
-            .await
-            .is_err()
-        {
-            return Value::Null;
-        }
         let mut skeleton = planned.clone();
         skeleton.set("scalable_target_arn", Value::Null);
         skeleton.set("policies", Value::List(Vec::new()));
         skeleton.set("alarms", Value::List(Vec::new()));
         skeleton.set("tags_all", Value::Map(BTreeMap::new()));
         let state = reconcile(client, &spec, &compiled, &skeleton, planned, diags).await;
+        if !diags.has_errors() {
+            reconcile::warn_other_policies(client, &desired(&spec, &compiled), diags).await;
+        }
         let created_anything = state.get("scalable_target_arn").as_str().is_some()
             || !state.get("policies").elements().is_empty()
             || !state.get("alarms").elements().is_empty();
@@ -582,7 +643,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         match observe(client, state).await {
             Ok(v) => v,
             Err(e) => {
-                aws_error(diags, &e);
+                reconcile::report(diags, &e);
                 state.clone()
             }
         }
@@ -618,13 +679,6 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             return prior.clone();
         }
         let compiled = compile(&spec);
-        if prior.get("name") != planned.get("name")
-            && reconcile::check_alarm_names_free(client, &desired(&spec, &compiled), diags)
-                .await
-                .is_err()
-        {
-            return prior.clone();
-        }
         reconcile(client, &spec, &compiled, prior, planned, diags).await
     }
 
@@ -637,11 +691,49 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         };
         let resource_id = service_resource_id(cluster, service);
         let owned = state.get("scalable_target_id").is_null();
-        // Deregistering an owned target deletes its policies with it.
-        if reconcile::delete(client, &resource_id, state, !owned, diags)
-            .await
-            .is_err()
-            || !owned
+        // Deregistering an owned target deletes its policies with it; it is decided before
+        // anything is deleted, and never done while other resources' policies are on it
+        // or after another resource took it over.
+        let Some(owner) = owner_of(state) else {
+            return;
+        };
+        let name = state.get("name").as_str().unwrap_or_default();
+        // Its own policies: those state records, and any under its names that an
+        // interrupted apply wrote before state recorded them.
+        let names: Vec<String> = Purpose::ALL.iter().map(|p| p.object_name(name)).collect();
+        let mut ours: Vec<String> = reconcile::recorded(state, "policies")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        ours.extend(names.iter().cloned());
+        let release = if owned {
+            match reconcile::release_target(client, &resource_id, &owner, &ours).await {
+                Ok(r) => r,
+                Err(e) => {
+                    reconcile::report(diags, &e);
+                    return;
+                }
+            }
+        } else {
+            Release::Leave
+        };
+        let deregister = release == Release::Deregister;
+        let unrecorded = reconcile::Unrecorded {
+            alarms: names[1..].to_vec(),
+            policies: names.clone(),
+        };
+        if reconcile::delete(
+            client,
+            &owner,
+            &resource_id,
+            state,
+            &unrecorded,
+            !deregister,
+            diags,
+        )
+        .await
+        .is_err()
+            || !deregister
         {
             return;
         }
@@ -651,24 +743,21 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         }
     }
 
-    async fn import(&self, _client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
-        let parts: Vec<&str> = id.split('/').collect();
-        let (cluster, service, name, attached) = match parts.as_slice() {
-            [c, s, n] => (*c, *s, *n, false),
-            [c, s, n, "attached"] => (*c, *s, *n, true),
-            _ => {
-                diags.error(
-                    "Invalid import id",
-                    format!(
-                        "{id:?} is not CLUSTER/SERVICE/NAME (add /attached when the policy is \
-                         attached to a queuescale_scalable_target)."
-                    ),
-                );
-                return Value::Null;
-            }
+    async fn import(&self, client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
+        let Some((cluster, service, name, attached)) = parse_import_id(id) else {
+            diags.error(
+                "Invalid import id",
+                format!(
+                    "{id:?} is not CLUSTER/SERVICE/NAME (also accepted: \
+                     service/CLUSTER/SERVICE/NAME, the scalable target's id followed by the \
+                     name). Add /attached when the policy is attached to a \
+                     queuescale_scalable_target, e.g. main/worker/worker/attached."
+                ),
+            );
+            return Value::Null;
         };
-        if [cluster, service, name].iter().any(|p| p.is_empty()) {
-            diags.error("Invalid import id", format!("{id:?} has an empty part."));
+        if let Err(e) = check_import(client, cluster, service, name, attached).await {
+            diags.error("Cannot import", e);
             return Value::Null;
         }
         let mut state = null_object(&schema());
@@ -684,6 +773,80 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         }
         state
     }
+}
+
+/// Splits an import id: `[service/]CLUSTER/SERVICE/NAME[/attached]`.
+fn parse_import_id(id: &str) -> Option<(&str, &str, &str, bool)> {
+    let mut parts: Vec<&str> = id.split('/').collect();
+    // The target's own id pasted in front: `service/CLUSTER/SERVICE/NAME[/attached]`.
+    if parts.first() == Some(&"service")
+        && (parts.len() == 5 || (parts.len() == 4 && parts[3] != "attached"))
+    {
+        parts.remove(0);
+    }
+    let (c, s, n, attached) = match parts.as_slice() {
+        [c, s, n] => (*c, *s, *n, false),
+        [c, s, n, "attached"] => (*c, *s, *n, true),
+        _ => return None,
+    };
+    [c, s, n]
+        .iter()
+        .all(|p| !p.is_empty())
+        .then_some((c, s, n, attached))
+}
+
+/// Before import: the target-tracking policy named for `name` must exist on the service,
+/// its alarms must invoke that service's policies and carry no other resource's owner tag,
+/// and `/attached` must match who registered the target.
+///
+/// # Errors
+/// A sentence saying what does not match.
+async fn check_import(
+    client: &Clients,
+    cluster: &str,
+    service: &str,
+    name: &str,
+    attached: bool,
+) -> Result<(), String> {
+    let resource_id = service_resource_id(cluster, service);
+    let owner = owner(cluster, service, name);
+    let names: Vec<String> = Purpose::ALL.iter().map(|p| p.object_name(name)).collect();
+    let policies = aas::find_scaling_policies(&client.aas, &resource_id, &names)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tt = Purpose::BacklogPerTask.object_name(name);
+    if !policies.iter().any(|p| p.policy.name == tt) {
+        return Err(format!(
+            "No backlog scaling policy named {name:?} on {resource_id} in region {}: its \
+             target-tracking policy {tt:?} does not exist. The id is CLUSTER/SERVICE/NAME \
+             with the resource's `name`.",
+            client.region
+        ));
+    }
+    reconcile::check_import_alarms(client, &resource_id, &owner, &names[1..]).await?;
+    let target = aws::optional(aas::find_scalable_target(&client.aas, &resource_id).await)
+        .map_err(|e| e.to_string())?;
+    if let Some(t) = target {
+        let tags = aas::list_tags(&client.aas, &t.arn)
+            .await
+            .map_err(|e| e.to_string())?;
+        match Owner::from_tags(&tags) {
+            Some(h) if h == owner && attached => {
+                return Err(format!(
+                    "{resource_id} was registered by this policy itself: import it without \
+                     /attached ({cluster}/{service}/{name})."
+                ));
+            }
+            Some(h) if h != owner && !attached => {
+                return Err(format!(
+                    "{resource_id} is registered by {h}: this policy is attached to it. \
+                     Import it as {cluster}/{service}/{name}/attached."
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Makes AWS match `compiled`, starting from what `state` records, and returns the state
@@ -725,47 +888,102 @@ async fn reconcile(
     }
     let want_tags = planned.get("tags_all").as_string_map();
     let had_tags = state.get("tags_all").as_string_map();
-    let new_tags = want_tags != had_tags;
+    let desired = desired(spec, compiled);
+
+    // 0. Nothing is written unless every new object is free or already ours, and the
+    // running-task metric the policies divide by will exist.
+    if let Err(e) = reconcile::check_new_objects(client, &desired, state).await {
+        reconcile::report(diags, &e);
+        return out;
+    }
+    if spec.task_count == TaskCountSource::ContainerInsights
+        && (state.get("task_count_source") != planned.get("task_count_source")
+            || state.get("cluster_name") != planned.get("cluster_name"))
+        && !check_container_insights(client, &spec.cluster, diags).await
+    {
+        return out;
+    }
 
     // 1. The owned scalable target.
     if let Some(target) = &compiled.target {
         let missing = state.get("scalable_target_arn").as_str().is_none();
+        let was_attached = !state.get("scalable_target_id").is_null();
         let changed = state.get("min_capacity") != planned.get("min_capacity")
             || state.get("max_capacity") != planned.get("max_capacity")
-            || !state.get("scalable_target_id").is_null();
+            || was_attached;
         if missing || changed {
+            // A target state does not record must be free, ours already (an interrupted
+            // apply), or the one this resource was attached to until now.
+            let existing = if missing || was_attached {
+                match reconcile::check_target_owner(
+                    client,
+                    &desired.resource_id,
+                    &desired.owner,
+                    was_attached,
+                )
+                .await
+                {
+                    Ok(x) => x,
+                    Err(e) => {
+                        reconcile::report(diags, &e);
+                        return out;
+                    }
+                }
+            } else {
+                state.get("scalable_target_arn").as_str().map(str::to_owned)
+            };
+            let tagged = desired.owner.tagged(&want_tags);
             match aas::register_scalable_target(
                 &client.aas,
                 &client.ecs,
                 &client.stop,
                 target,
-                &want_tags,
+                &tagged,
             )
             .await
             {
                 Ok(arn) => {
-                    // Registration applies tags only to a new target.
-                    if !missing
-                        && new_tags
-                        && let Err(e) =
-                            aas::sync_tags(&client.aas, &arn, &had_tags, &want_tags).await
-                    {
-                        aws_error(diags, &e);
+                    // Registration applies tags only to a new target: check ours got
+                    // there; an adopted one gets them now.
+                    let tags_done = if existing.is_none() {
+                        reconcile::verify_target_owner(
+                            client,
+                            &desired.resource_id,
+                            &arn,
+                            &desired.owner,
+                        )
+                        .await
+                    } else if missing || was_attached {
+                        aas::sync_tags(&client.aas, &arn, &BTreeMap::new(), &tagged)
+                            .await
+                            .map_err(reconcile::ObjectError::from)
+                    } else {
+                        let before = owner_of(state).unwrap_or_else(|| desired.owner.clone());
+                        aas::sync_tags(&client.aas, &arn, &before.tagged(&had_tags), &tagged)
+                            .await
+                            .map_err(reconcile::ObjectError::from)
+                    };
+                    out.set("scalable_target_arn", Value::from(arn));
+                    if let Err(e) = tags_done {
+                        reconcile::report(diags, &e);
                         return out;
                     }
-                    out.set("scalable_target_arn", Value::from(arn));
                 }
                 Err(e) => {
                     report_register_error(diags, &e, &client.region);
                     return out;
                 }
             }
-        } else if new_tags
-            && let Some(arn) = state.get("scalable_target_arn").as_str()
-            && let Err(e) = aas::sync_tags(&client.aas, arn, &had_tags, &want_tags).await
-        {
-            aws_error(diags, &e);
-            return out;
+        } else if let Some(arn) = state.get("scalable_target_arn").as_str() {
+            // A rename changes the owner recorded on the target.
+            let before = owner_of(state).unwrap_or_else(|| desired.owner.clone());
+            let (had, want) = (before.tagged(&had_tags), desired.owner.tagged(&want_tags));
+            if had != want
+                && let Err(e) = aas::sync_tags(&client.aas, arn, &had, &want).await
+            {
+                aws_error(diags, &e);
+                return out;
+            }
         }
         out.set("min_capacity", planned.get("min_capacity").clone());
         out.set("max_capacity", planned.get("max_capacity").clone());
@@ -780,26 +998,52 @@ async fn reconcile(
         had: &had_tags,
         want: &want_tags,
     };
-    if reconcile::write(
-        client,
-        &desired(spec, compiled),
-        state,
-        planned,
-        tags,
-        &mut out,
-        diags,
-    )
-    .await
-    .is_ok()
+    if reconcile::write(client, &desired, state, planned, tags, &mut out, diags)
+        .await
+        .is_ok()
     {
         out.set("tags_all", Value::string_map(&want_tags));
     }
     out
 }
 
+/// With `task_count_source = "container_insights"` the policies divide by Container
+/// Insights' `RunningTaskCount`, which ECS publishes only for clusters with the setting on
+/// (ECS developer guide, "Container Insights"); without it the service would never leave
+/// `wake_tasks`. Reports the fix at `task_count_source` and returns false when it is off.
+async fn check_container_insights(
+    client: &Clients,
+    cluster: &str,
+    diags: &mut Diagnostics,
+) -> bool {
+    match aws::ecs::container_insights(&client.ecs, cluster).await {
+        Ok(Some(v)) if v == "enabled" || v == "enhanced" => true,
+        Ok(setting) => {
+            err(
+                diags,
+                "task_count_source",
+                "Container Insights is off on the cluster",
+                format!(
+                    "Cluster {cluster:?} has containerInsights = {}, so ECS never publishes \
+                     RunningTaskCount and this policy would keep the service at wake_tasks. \
+                     Turn it on (aws_ecs_cluster: setting {{ name = \"containerInsights\" \
+                     value = \"enabled\" }}; or aws ecs update-cluster-settings), or use \
+                     task_count_source = \"cpu_sample_count\".",
+                    setting.as_deref().unwrap_or("(not set)")
+                ),
+            );
+            false
+        }
+        Err(e) => {
+            aws_error(diags, &e);
+            false
+        }
+    }
+}
+
 /// Refreshes state from AWS: target (when owned), policies and alarms in one call each,
 /// tags when the resource manages tags. Returns null when nothing exists any more.
-async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError> {
+async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::ObjectError> {
     let mut out = state.clone();
     let (Some(cluster), Some(service), Some(name)) = (
         state.get("cluster_name").as_str(),
@@ -808,6 +1052,7 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
     ) else {
         return Ok(out);
     };
+    let owner = owner(cluster, service, name);
     let resource_id = service_resource_id(cluster, service);
     let importing = state.get("queue_name").is_null();
     let owned = state.get("scalable_target_id").is_null();
@@ -821,18 +1066,14 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
                 out.set("scalable_target_arn", Value::from(t.arn.as_str()));
                 out.set("min_capacity", Value::int(t.target.min_capacity.into()));
                 out.set("max_capacity", Value::int(t.target.max_capacity.into()));
-                tag_source = Some((true, t.arn));
+                tag_source = Some(t.arn);
             }
             None => out.set("scalable_target_arn", Value::Null),
         }
     }
 
     let (policies, alarms) = if importing {
-        let all = [
-            Purpose::BacklogPerTask,
-            Purpose::WakeFromZero,
-            Purpose::DrainToZero,
-        ];
+        let all = Purpose::ALL;
         let pairs = |ps: &[Purpose]| -> Vec<(String, String)> {
             ps.iter()
                 .map(|p| (p.as_str().to_owned(), p.object_name(name)))
@@ -845,14 +1086,8 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
             reconcile::recorded(state, "alarms"),
         )
     };
-    let observed = reconcile::read(client, &resource_id, &policies, &alarms, state).await?;
+    let observed = reconcile::read(client, &owner, &resource_id, &policies, &alarms, state).await?;
     exists |= observed.any();
-    if tag_source.is_none() {
-        tag_source = observed
-            .found_alarms
-            .first()
-            .map(|a| (false, a.arn.clone()));
-    }
     out.set("policies", Value::List(observed.policies));
     out.set("alarms", Value::List(observed.alarms));
     let (found, found_alarms) = (observed.found_policies, observed.found_alarms);
@@ -866,15 +1101,15 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
     }
     let prior_all = state.get("tags_all");
     if prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty()) {
-        let observed = match &tag_source {
-            Some((true, arn)) => Some(aas::list_tags(&client.aas, arn).await?),
-            Some((false, arn)) => Some(cw::list_tags(&client.cloudwatch, arn).await?),
-            None => None,
+        let observed = match (&tag_source, observed.alarm_tags) {
+            (Some(arn), _) => Some(user_tags(&aas::list_tags(&client.aas, arn).await?)),
+            (None, Some((_, tags))) => Some(tags),
+            (None, None) => None,
         };
         if let Some(all) = observed {
             out.set(
                 "tags",
-                own_tags_from(&all, &client.default_tags, state.get("tags")),
+                own_tags_from(&all, &client.default_tags, state.get("tags"), prior_all),
             );
             out.set("tags_all", Value::string_map(&all));
         }
@@ -996,9 +1231,41 @@ mod tests {
         let mut d = Diagnostics::new();
         validate(c, &mut d);
         d.iter()
+            .filter(|x| x.severity == crate::tfplugin::Severity::Error)
             .filter_map(|x| x.attribute.as_ref())
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn inputs_that_defeat_the_design_are_named() {
+        use crate::tfplugin::Severity;
+        let diags = |pairs: &[(&str, Value)]| {
+            let mut d = Diagnostics::new();
+            validate(&config(pairs), &mut d);
+            d.iter()
+                .map(|x| {
+                    let at = x.attribute.as_ref().map(ToString::to_string);
+                    (at.unwrap_or_default(), x.severity)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            diags(&[("max_capacity", Value::int(0)), ("wake_tasks", Value::Null)]),
+            [("max_capacity".to_string(), Severity::Error)]
+        );
+        assert_eq!(
+            diags(&[("min_capacity", Value::int(2))]),
+            [("min_capacity".to_string(), Severity::Warning)]
+        );
+        assert_eq!(
+            diags(&[
+                ("disable_scale_in", Value::Bool(true)),
+                ("idle_minutes", Value::int(20))
+            ]),
+            [("idle_minutes".to_string(), Severity::Warning)]
+        );
+        assert!(diags(&[("disable_scale_in", Value::Bool(true))]).is_empty());
     }
 
     #[test]

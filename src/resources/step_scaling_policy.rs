@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::objects;
+use super::ownership::Owner;
 use super::reconcile;
 use super::scalable_target::own_tags_from;
 use super::support::{aws_error, decimal, int_at, null_object, validate_object_name};
@@ -461,10 +462,16 @@ fn import_id(v: &Value) -> Option<String> {
     Some(format!("{cluster}/{service}/{}", v.get("name").as_str()?))
 }
 
+/// Who the objects of the policy `name` on `resource_id` belong to.
+fn owner(resource_id: &str, name: &str) -> Owner {
+    Owner::new(TYPE_NAME, resource_id, Some(name))
+}
+
 fn desired(spec: &StepSpec) -> reconcile::Desired {
     let (policies, alarms) = compiled_objects(spec);
     reconcile::Desired {
         resource_id: spec.resource_id.clone(),
+        owner: owner(&spec.resource_id, &spec.name),
         policies: policies
             .into_iter()
             .map(|(s, p)| (side_label(s).to_owned(), p))
@@ -658,7 +665,11 @@ impl Resource<Clients> for StepScalingPolicy {
         match (&spec, step_inputs(&config)) {
             (Some(spec), Some(user_steps)) => {
                 set_derived(p, spec, &user_steps);
-                let (policies, alarms) = reconcile::plan(&desired(spec), &prior);
+                let desired = desired(spec);
+                if let Some(client) = client {
+                    reconcile::claim(client, &desired, diags);
+                }
+                let (policies, alarms) = reconcile::plan(&desired, &prior);
                 p.set("policies", policies);
                 p.set("alarms", alarms);
             }
@@ -724,10 +735,8 @@ impl Resource<Clients> for StepScalingPolicy {
             }
         }
         let desired = desired(&spec);
-        if reconcile::check_alarm_names_free(client, &desired, diags)
-            .await
-            .is_err()
-        {
+        if let Err(e) = reconcile::check_new_objects(client, &desired, &Value::Null).await {
+            reconcile::report(diags, &e);
             return Value::Null;
         }
         let mut state = planned.clone();
@@ -735,6 +744,9 @@ impl Resource<Clients> for StepScalingPolicy {
         state.set("alarms", Value::List(Vec::new()));
         state.set("tags_all", Value::Map(BTreeMap::new()));
         let out = apply(client, &desired, &state, planned, diags).await;
+        if !diags.has_errors() {
+            reconcile::warn_other_policies(client, &desired, diags).await;
+        }
         let made =
             !out.get("policies").elements().is_empty() || !out.get("alarms").elements().is_empty();
         if made { out } else { Value::Null }
@@ -744,7 +756,7 @@ impl Resource<Clients> for StepScalingPolicy {
         match observe(client, state).await {
             Ok(v) => v,
             Err(e) => {
-                aws_error(diags, &e);
+                reconcile::report(diags, &e);
                 state.clone()
             }
         }
@@ -762,28 +774,45 @@ impl Resource<Clients> for StepScalingPolicy {
             return prior.clone();
         };
         let desired = desired(&spec);
-        if prior.get("name") != planned.get("name")
-            && reconcile::check_alarm_names_free(client, &desired, diags)
-                .await
-                .is_err()
-        {
+        if let Err(e) = reconcile::check_new_objects(client, &desired, prior).await {
+            reconcile::report(diags, &e);
             return prior.clone();
         }
         apply(client, &desired, prior, planned, diags).await
     }
 
     async fn delete(&self, client: &Clients, state: &Value, diags: &mut Diagnostics) {
-        if let Some(resource_id) = state.get("scalable_target_id").as_str() {
-            let _ = reconcile::delete(client, resource_id, state, true, diags).await;
+        if let (Some(resource_id), Some(name)) = (
+            state.get("scalable_target_id").as_str(),
+            state.get("name").as_str(),
+        ) {
+            let names: Vec<String> = [AlarmSide::Lower, AlarmSide::Upper]
+                .iter()
+                .map(|s| object_name(name, *s))
+                .collect();
+            let unrecorded = reconcile::Unrecorded {
+                alarms: names.clone(),
+                policies: names,
+            };
+            let owner = owner(resource_id, name);
+            let _ = reconcile::delete(client, &owner, resource_id, state, &unrecorded, true, diags)
+                .await;
         }
     }
 
-    async fn import(&self, _client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
-        let parts: Vec<&str> = id.split('/').collect();
+    async fn import(&self, client: &Clients, id: &str, diags: &mut Diagnostics) -> Value {
+        let trimmed = id
+            .strip_prefix("service/")
+            .filter(|r| r.split('/').count() == 3);
+        let parts: Vec<&str> = trimmed.unwrap_or(id).split('/').collect();
         let [cluster, service, name] = parts.as_slice() else {
             diags.error(
                 "Invalid import id",
-                format!("{id:?} is not CLUSTER/SERVICE/NAME (e.g. main/worker/by-queue-depth)."),
+                format!(
+                    "{id:?} is not CLUSTER/SERVICE/NAME (e.g. main/worker/by-queue-depth; also \
+                     accepted: service/CLUSTER/SERVICE/NAME, the scalable target's id followed \
+                     by the name)."
+                ),
             );
             return Value::Null;
         };
@@ -791,15 +820,41 @@ impl Resource<Clients> for StepScalingPolicy {
             diags.error("Invalid import id", format!("{id:?} has an empty part."));
             return Value::Null;
         }
+        let resource_id = format!("service/{cluster}/{service}");
+        if let Err(e) = check_import(client, &resource_id, name).await {
+            diags.error("Cannot import", e);
+            return Value::Null;
+        }
         let mut state = null_object(&schema());
         state.set("name", Value::from(*name));
-        state.set(
-            "scalable_target_id",
-            Value::from(format!("service/{cluster}/{service}")),
-        );
-        state.set("id", Value::from(id));
+        state.set("scalable_target_id", Value::from(resource_id));
+        state.set("id", Value::from(format!("{cluster}/{service}/{name}")));
         state
     }
+}
+
+/// Before import: a step policy of `name` (its lower or upper side) must exist on the
+/// target, and its alarms must invoke that target's policies and carry no other
+/// resource's owner tag.
+///
+/// # Errors
+/// A sentence saying what does not match.
+async fn check_import(client: &Clients, resource_id: &str, name: &str) -> Result<(), String> {
+    let names: Vec<String> = [AlarmSide::Lower, AlarmSide::Upper]
+        .iter()
+        .map(|s| object_name(name, *s))
+        .collect();
+    let policies = aas::find_scaling_policies(&client.aas, resource_id, &names)
+        .await
+        .map_err(|e| e.to_string())?;
+    if policies.is_empty() {
+        return Err(format!(
+            "No step scaling policy named {name:?} on {resource_id} in region {}: neither \
+             {:?} nor {:?} exists. The id is CLUSTER/SERVICE/NAME with the resource's `name`.",
+            client.region, names[0], names[1]
+        ));
+    }
+    reconcile::check_import_alarms(client, resource_id, &owner(resource_id, name), &names).await
 }
 
 /// Writes the objects and returns the state of what exists.
@@ -832,7 +887,7 @@ async fn apply(
 /// Refreshes the policies and alarms (one call each; plus one tag read when the resource
 /// manages tags). Returns null when neither exists any more. On import, recovers every
 /// input from what AWS holds.
-async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError> {
+async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::ObjectError> {
     let mut out = state.clone();
     let (Some(resource_id), Some(name)) = (
         state.get("scalable_target_id").as_str(),
@@ -853,7 +908,8 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
             reconcile::recorded(state, "alarms"),
         )
     };
-    let observed = reconcile::read(client, resource_id, &policies, &alarms, state).await?;
+    let owner = owner(resource_id, name);
+    let observed = reconcile::read(client, &owner, resource_id, &policies, &alarms, state).await?;
     if !observed.any() {
         tracing::warn!(
             name,
@@ -863,14 +919,13 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
     }
     let prior_all = state.get("tags_all");
     if (prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty()))
-        && let Some(first) = observed.found_alarms.first()
+        && let Some((_, all)) = &observed.alarm_tags
     {
-        let all = cw::list_tags(&client.cloudwatch, &first.arn).await?;
         out.set(
             "tags",
-            own_tags_from(&all, &client.default_tags, state.get("tags")),
+            own_tags_from(all, &client.default_tags, state.get("tags"), prior_all),
         );
-        out.set("tags_all", Value::string_map(&all));
+        out.set("tags_all", Value::string_map(all));
     } else if !prior_all.is_null() {
         out.set("tags_all", Value::Map(BTreeMap::new()));
     }

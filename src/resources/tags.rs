@@ -30,6 +30,18 @@ pub fn validate(tags: &BTreeMap<String, Value>, at: &AttrPath, diags: &mut Diagn
                 format!("{k:?}: keys starting with \"aws:\" are reserved by AWS."),
             );
         }
+        if k.starts_with(super::ownership::RESERVED_PREFIX) {
+            diags.error_at(
+                path.clone(),
+                "Reserved tag key",
+                format!(
+                    "{k:?}: keys starting with {:?} are this provider's own (it records which \
+                     resource made an object in {:?}).",
+                    super::ownership::RESERVED_PREFIX,
+                    super::ownership::OWNER_TAG
+                ),
+            );
+        }
         if v.as_str().is_some_and(|s| s.chars().count() > 256) {
             diags.error_at(
                 path,

@@ -155,6 +155,13 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// Every purpose, in write order; alarms exist for all but the first.
+    pub const ALL: [Purpose; 3] = [
+        Purpose::BacklogPerTask,
+        Purpose::WakeFromZero,
+        Purpose::DrainToZero,
+    ];
+
     /// The name suffix and the `purpose` value shown in state.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -166,13 +173,7 @@ impl Purpose {
 
     /// Parses [`Purpose::as_str`].
     pub fn parse(s: &str) -> Option<Purpose> {
-        [
-            Purpose::BacklogPerTask,
-            Purpose::WakeFromZero,
-            Purpose::DrainToZero,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
     /// The policy or alarm name for resource `name`.

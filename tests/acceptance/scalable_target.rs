@@ -127,7 +127,10 @@ fn update(tf: &TerraformBin) {
     assert_eq!(t.arn, arn, "updated in place, not replaced");
     assert_eq!((t.target.min_capacity, t.target.max_capacity), (2, 10));
     assert!(t.target.suspension.dynamic_in && !t.target.suspension.dynamic_out);
-    let tags = aws::target_tags(&arn);
+    let mut tags = aws::target_tags(&arn);
+    // The owner tag records which resource registered the target (read raw, as AWS has it).
+    let owner = format!("queuescale_scalable_target {}", f.resource_id());
+    assert_eq!(tags.remove("queuescale:owner"), Some(owner.clone()));
     assert_eq!(tags.len(), 2);
     assert_eq!((tags["a"].as_str(), tags["c"].as_str()), ("1", "3"));
     ws.assert_plan_empty();
@@ -138,7 +141,11 @@ fn update(tf: &TerraformBin) {
         !t.target.suspension.dynamic_in,
         "removing the block resumes scaling"
     );
-    assert!(aws::target_tags(&arn).is_empty(), "tags removed");
+    assert_eq!(
+        aws::target_tags(&arn),
+        std::collections::BTreeMap::from([("queuescale:owner".to_string(), owner)]),
+        "user tags removed, the owner tag kept"
+    );
     ws.assert_plan_empty();
     ws.destroy();
     assert_gone(&f);

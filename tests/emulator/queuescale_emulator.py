@@ -51,7 +51,9 @@ Only ``operation`` and ``error`` are required; ``status`` defaults to 400 and
 ``"match"`` (a substring the request body must contain), ``"access_key"`` (the
 SigV4 access key id that must have signed the request) and ``"service"``
 (the SigV4 signing name, e.g. ``application-autoscaling``, ``monitoring`` --
-``cloudwatch`` is accepted for it -- ``sqs``, ``ecs``, ``sts``).  A <fault>
+``cloudwatch`` is accepted for it -- ``sqs``, ``ecs``, ``sts``) and ``"after"``
+(true: the request reaches moto and takes effect first, then the error is the
+answer -- a reply lost after AWS acted).  A <fault>
 is the spec with every field filled in plus ``"id"``, ``"fired"`` (how many
 requests it has failed) and ``"remaining"`` (``count - fired``, or null).
 See :class:`FaultRegistry` for the exact firing rules and
@@ -417,6 +419,7 @@ class Fault:
     match: str | None
     service: str | None
     access_key: str | None = None
+    after: bool = False
     fired: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -436,6 +439,7 @@ class Fault:
             "match",
             "service",
             "access_key",
+            "after",
         }
         if unknown:
             raise FaultSpecError(f"unknown fault fields: {sorted(unknown)}")
@@ -468,6 +472,9 @@ class Fault:
                 raise FaultSpecError(f'"{name}" must be a non-empty string')
         if service is not None:
             service = _SERVICE_ALIASES.get(service.lower(), service.lower())
+        after = spec.get("after", False)
+        if not isinstance(after, bool):
+            raise FaultSpecError('"after" must be true or false')
         return cls(
             id=uuid.uuid4().hex,
             operation=operation,
@@ -480,6 +487,7 @@ class Fault:
             match=match,
             service=service,
             access_key=access_key,
+            after=after,
             rng=random.Random(seed),
         )
 
@@ -511,6 +519,7 @@ class Fault:
             "seed": self.seed,
             "match": self.match,
             "access_key": self.access_key,
+            "after": self.after,
             "fired": self.fired,
             "remaining": None if self.count is None else self.count - self.fired,
         }
@@ -1331,9 +1340,17 @@ class EmulatorApp:
         request = classify_request(environ, body)
         self._count(request)
         fault = self._faults.take(request)
-        if fault is not None:
+        if fault is not None and not fault.after:
             LOG.info("injected %s into %s (fault %s)", fault.error, request.operation, fault.id)
             return aws_error_response(request, fault.error, fault.message, fault.status)
+        response = self._serve(environ, request)
+        if fault is not None:
+            LOG.info("lost the reply of %s: %s (fault %s)", request.operation, fault.error, fault.id)
+            return aws_error_response(request, fault.error, fault.message, fault.status)
+        return response
+
+    def _serve(self, environ: dict[str, Any], request: AwsRequest) -> Response:
+        """Pass a request on to moto, through the CBOR bridge where it needs one."""
         if not self._bridge.handles(request):
             return self._call_moto(environ, request)
         try:

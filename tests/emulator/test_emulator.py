@@ -1326,6 +1326,27 @@ class FaultInjectionTest(AasTestCase):
         self.assertEqual(cbor_request("DescribeAlarms", {"AlarmNames": [marker]})[0], 200)
         self.assertEqual(control("DELETE", f"faults/{fault['id']}")[0], 404)
 
+    def test_after_fault_acts_first_and_loses_the_reply(self) -> None:
+        queue = unique("lost-reply")
+        fault = self.add_fault(
+            operation="CreateQueue", error="InternalFailure", status=500, count=1,
+            match=queue, after=True,
+        )
+        sqs = aws_client("sqs")
+        with self.assertRaises(ClientError) as caught:
+            sqs.create_queue(QueueName=queue)
+        self.assertEqual(caught.exception.response["Error"]["Code"], "InternalFailure")
+        self.assertEqual(self.fault_state(fault["id"])["fired"], 1)
+        # AWS acted although the caller saw an error.
+        self.assertTrue(sqs.get_queue_url(QueueName=queue)["QueueUrl"].endswith(queue))
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+
+    def test_after_must_be_a_boolean(self) -> None:
+        status, _ = control(
+            "POST", "faults", {"operation": "CreateQueue", "error": "X", "after": "yes"}
+        )
+        self.assertEqual(status, 400)
+
     def test_count_is_exact_under_concurrency(self) -> None:
         marker = unique("parallel")
         fault = self.add_fault(

@@ -130,8 +130,19 @@ impl ServiceFixture {
         ServiceFixture::create_named(prefix, &format!("{prefix}-worker"), &queue)
     }
 
-    /// Creates the queue (FIFO when the name ends in `.fifo`) and service with these names.
+    /// Creates the queue (FIFO when the name ends in `.fifo`) and service with these names,
+    /// in a cluster with Container Insights on.
     pub fn create_named(cluster: &str, service: &str, queue: &str) -> ServiceFixture {
+        ServiceFixture::create_in(cluster, service, queue, true)
+    }
+
+    /// As [`ServiceFixture::create`], in a cluster with Container Insights off.
+    pub fn create_without_insights(prefix: &str) -> ServiceFixture {
+        let q = format!("{prefix}-jobs");
+        ServiceFixture::create_in(prefix, &format!("{prefix}-worker"), &q, false)
+    }
+
+    fn create_in(cluster: &str, service: &str, queue: &str, insights: bool) -> ServiceFixture {
         let fifo = queue.ends_with(".fifo");
         let f = ServiceFixture {
             cluster: cluster.to_owned(),
@@ -148,6 +159,12 @@ impl ServiceFixture {
             c.ecs
                 .create_cluster()
                 .cluster_name(&f.cluster)
+                .settings(
+                    aws_sdk_ecs::types::ClusterSetting::builder()
+                        .name(aws_sdk_ecs::types::ClusterSettingName::ContainerInsights)
+                        .value(if insights { "enabled" } else { "disabled" })
+                        .build(),
+                )
                 .send()
                 .await
                 .expect("create cluster");
