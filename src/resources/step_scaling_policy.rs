@@ -82,12 +82,15 @@ fn schema() -> Schema {
     );
     let step_block = Block::new(vec![
         Attribute::optional("lower", Type::Number).and_computed().describe(
-            "Metric value where the step starts (inclusive above the alarm threshold). Filled in \
-             from the neighbours when left out, as CDK does; the plan shows the result.",
+            "Metric value where the step starts (inclusive above the alarm threshold). When left \
+             out, taken from the step below as CDK does (0 for the lowest step); the plan shows \
+             the result. A bound you set is kept as written, also on a step of `change = 0` \
+             that joins the no-action range (see `intervals`).",
         ),
-        Attribute::optional("upper", Type::Number)
-            .and_computed()
-            .describe("Metric value where the step ends. Filled in like `lower`; null means +∞."),
+        Attribute::optional("upper", Type::Number).and_computed().describe(
+            "Metric value where the step ends; null means +∞. When left out, taken from the step \
+             above, like `lower`.",
+        ),
         Attribute::required("change", Type::Number)
             .describe("The adjustment, read according to `adjustment_type`."),
     ])
@@ -142,7 +145,8 @@ fn schema() -> Schema {
             )
             .describe(
                 "The normalised number line from 0 to +∞ (`upper` null) with at most one \
-                 no-action range (`change` null).",
+                 no-action range (`change` null), into which steps of `change = 0` merge \
+                 (except with `ExactCapacity`).",
             ),
             number("lower_threshold", "Threshold of the lower alarm (`<=`), null when there is none."),
             number("upper_threshold", "Threshold of the upper alarm (`>=`), null when there is none."),
@@ -476,19 +480,29 @@ fn desired(spec: &StepSpec) -> reconcile::Desired {
     }
 }
 
-/// Sets the computed values that follow from the spec: normalised step bounds, intervals,
-/// thresholds, the aggregation default.
+/// Sets the computed values that follow from the spec: the step bounds the user left out
+/// (filled in from the neighbouring steps), intervals, thresholds, the aggregation default.
+///
+/// # Guarantees
+/// A bound the user configured keeps its planned value, which Terraform has set to the
+/// configuration: a configured attribute must be planned exactly as configured. The
+/// normalised number line, where steps of 0 merge into the no-action range, is shown in
+/// `intervals` only.
 fn set_derived(p: &mut Value, spec: &StepSpec, user_steps: &[StepInput]) {
     let normalised = normalised_steps(user_steps, &spec.steps);
     let blocks: Vec<Value> = p
         .get("step")
         .elements()
         .iter()
-        .zip(&normalised)
-        .map(|(block, s)| {
+        .zip(user_steps.iter().zip(&normalised))
+        .map(|(block, (given, s))| {
             let mut b = block.clone();
-            b.set("lower", s.lower.map_or(Value::Null, decimal));
-            b.set("upper", s.upper.map_or(Value::Null, decimal));
+            if given.lower.is_none() {
+                b.set("lower", s.lower.map_or(Value::Null, decimal));
+            }
+            if given.upper.is_none() {
+                b.set("upper", s.upper.map_or(Value::Null, decimal));
+            }
             b
         })
         .collect();
@@ -1138,6 +1152,54 @@ mod tests {
             m.set("period_seconds", Value::int(45));
         }
         assert_eq!(errors_at(&period), ["metric.period_seconds"]);
+    }
+
+    /// The plan of `c`'s steps as modify_plan makes it: (lower, upper) per step.
+    fn planned_bounds(c: &Value) -> Vec<(Value, Value)> {
+        let spec = spec_from(c, c).expect("spec");
+        let mut p = c.clone();
+        set_derived(&mut p, &spec, &step_inputs(c).expect("steps"));
+        p.get("step")
+            .elements()
+            .iter()
+            .map(|s| (s.get("lower").clone(), s.get("upper").clone()))
+            .collect()
+    }
+
+    // CDK's full test schedule (aws-autoscaling-common test-utils.ts): the two steps of 0
+    // merge into the no-action range [20, 80], which must not leak into their bounds.
+    #[test]
+    fn configured_bounds_of_zero_change_steps_are_planned_as_configured() {
+        let schedule = [
+            (Some(0.0), Some(10.0), -2.0),
+            (Some(10.0), Some(20.0), -1.0),
+            (Some(20.0), Some(60.0), 0.0),
+            (Some(60.0), Some(80.0), 0.0),
+            (Some(80.0), Some(90.0), 1.0),
+            (Some(90.0), None, 2.0),
+        ];
+        let c = config(&schedule, "ChangeInCapacity");
+        assert!(errors_at(&c).is_empty());
+        let planned = planned_bounds(&c);
+        for (i, (block, bounds)) in c.get("step").elements().iter().zip(&planned).enumerate() {
+            assert_eq!(
+                (block.get("lower"), block.get("upper")),
+                (&bounds.0, &bounds.1),
+                "step[{i}]"
+            );
+        }
+        // Left out, a zero step's bounds come from its neighbours, not from the merged range.
+        let stripped = [
+            (Some(0.0), Some(10.0), -2.0),
+            (Some(10.0), Some(20.0), -1.0),
+            (None, Some(60.0), 0.0),
+            (Some(60.0), None, 0.0),
+            (Some(80.0), Some(90.0), 1.0),
+            (Some(90.0), None, 2.0),
+        ];
+        let planned = planned_bounds(&config(&stripped, "ChangeInCapacity"));
+        assert_eq!(planned[2], (Value::int(20), Value::int(60)));
+        assert_eq!(planned[3], (Value::int(60), Value::int(80)));
     }
 
     #[test]

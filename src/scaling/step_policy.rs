@@ -134,6 +134,7 @@ pub fn one_side(
         intervals: Vec::new(),
         lower,
         upper,
+        ranges: Vec::new(),
     })
 }
 
@@ -190,21 +191,19 @@ pub fn steps_from_aws(
     steps
 }
 
-/// Each user step with its bounds made explicit from the compiled number line (an upper
-/// bound of +∞ stays `None`), in the user's order: what plans and state show.
+/// Each user step with its bounds made explicit as CDK fills them in from the neighbouring
+/// steps (an upper bound of +∞ stays `None`), in the user's order: what plans and state
+/// show for the bounds a user left out. Bounds the user gave are kept exactly; a step whose
+/// `change` of 0 was merged into the no-action range keeps its own range (the merged range
+/// is in [`CompiledSteps::intervals`]).
 pub fn normalised_steps(user: &[StepInput], compiled: &CompiledSteps) -> Vec<StepInput> {
     user.iter()
-        .enumerate()
-        .map(
-            |(i, s)| match compiled.intervals.iter().find(|iv| iv.steps.contains(&i)) {
-                Some(iv) => StepInput {
-                    lower: Some(iv.lower),
-                    upper: iv.upper.is_finite().then_some(iv.upper),
-                    change: s.change,
-                },
-                None => *s,
-            },
-        )
+        .zip(&compiled.ranges)
+        .map(|(s, r)| StepInput {
+            lower: Some(r.lower),
+            upper: r.upper.is_finite().then_some(r.upper),
+            change: s.change,
+        })
         .collect()
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use terraform_provider_queuescale::aws::cloudwatch;
 use terraform_provider_queuescale::scaling::model::{
     AlarmMetric, Metric, MetricQuery, MetricStat, QuerySource,
@@ -23,6 +23,7 @@ pub fn cases() -> Vec<Case> {
     vec![
         Case::new("step_policy_basic", basic),
         Case::new("step_policy_percent", percent),
+        Case::new("step_policy_zero_change_steps", zero_change_steps),
         Case::new("step_policy_metric_math", metric_math),
         Case::new("step_policy_update", update),
         Case::new("step_policy_disappears", disappears),
@@ -276,6 +277,69 @@ fn percent(tf: &TerraformBin) {
         "alarms at <= 10 and >= 15"
     );
     ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+/// CDK's full test schedule (aws-autoscaling-common test-utils.ts): two steps of 0 next to
+/// each other, which CDK merges into the no-action range [20, 80].
+const CDK_ZERO_STEPS: [(Option<f64>, Option<f64>, f64); 6] = [
+    (Some(0.0), Some(10.0), -2.0),
+    (Some(10.0), Some(20.0), -1.0),
+    (Some(20.0), Some(60.0), 0.0),
+    (Some(60.0), Some(80.0), 0.0),
+    (Some(80.0), Some(90.0), 1.0),
+    (Some(90.0), None, 2.0),
+];
+
+fn zero_change_steps(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-zero");
+    // The same schedule with the zero steps' outer bounds left to their neighbours.
+    let mut stripped = CDK_ZERO_STEPS;
+    stripped[2].0 = None;
+    stripped[3].1 = None;
+    for steps in [CDK_ZERO_STEPS, stripped] {
+        let body = format!(
+            "{}  cooldown_seconds = 60\n{}",
+            queue_metric(&f),
+            steps_hcl(&steps)
+        );
+        ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+        ws.init();
+        // Terraform itself checks that configured bounds are planned as configured
+        // ("Provider produced invalid plan" otherwise).
+        ws.apply();
+        assert_aws_matches(&spec(
+            &f,
+            &name,
+            &CDK_ZERO_STEPS,
+            AdjustmentType::ChangeInCapacity,
+            sqs_metric(&f),
+            Some(AggregationType::Maximum),
+        ));
+        let v = ws.resource_values(ADDR);
+        let bounds: Vec<(Json, Json)> = v["step"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| (s["lower"].clone(), s["upper"].clone()))
+            .collect();
+        assert_eq!(
+            bounds[2..4],
+            [(json!(20), json!(60)), (json!(60), json!(80))],
+            "each zero step keeps its own range: {v}"
+        );
+        assert_eq!(
+            v["intervals"][2],
+            json!({"lower": 20, "upper": 80, "change": null}),
+            "the merged no-action range is shown in intervals: {v}"
+        );
+        assert_eq!(
+            (v["lower_threshold"].clone(), v["upper_threshold"].clone()),
+            (json!(20), json!(80))
+        );
+        ws.assert_plan_empty();
+    }
     ws.destroy();
     assert_nothing_left(&f, &name);
 }
