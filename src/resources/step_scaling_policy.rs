@@ -21,8 +21,8 @@ use crate::scaling::model::{
     parse_service_resource_id,
 };
 use crate::scaling::step_policy::{
-    MAX_NAME_LEN, StepSpec, normalised_steps, object_name, objects as compiled_objects, one_side,
-    same_metric, side_label, steps_from_aws,
+    self, MAX_NAME_LEN, StepSpec, normalised_steps, object_name, objects as compiled_objects,
+    one_side, same_metric, side_label, steps_from_aws,
 };
 use crate::scaling::steps::{
     self, AdjustmentType, AggregationType, AlarmSide, Field, StepError, StepInput,
@@ -44,15 +44,21 @@ const DEFAULT_PERIOD: i64 = 300;
 
 fn metric_attrs(stat_name: &str) -> Vec<Attribute> {
     vec![
-        Attribute::required("namespace", Type::String).describe("Metric namespace, e.g. `AWS/SQS`."),
+        Attribute::required("namespace", Type::String)
+            .describe("Metric namespace, e.g. `AWS/SQS`."),
         Attribute::required("metric_name", Type::String).describe("Metric name."),
         Attribute::optional("dimensions", Type::map(Type::String)).describe("Metric dimensions."),
         Attribute::with_default(stat_name, Type::String, Value::from(DEFAULT_STATISTIC)).describe(
-            "Statistic: `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile \
-             such as `p90`. Defaults to `Average`, as a CDK metric does.",
+            "CloudWatch statistic, spelt as CloudWatch does: `SampleCount`, `Average`, `Sum`, \
+             `Minimum`, `Maximum`, `IQM`, or an extended statistic such as `p90`, `tm90`, \
+             `wm90`, `tc90`, `ts90`, `TM(10%:90%)` or `PR(:300)`.",
         ),
         Attribute::with_default("period_seconds", Type::Number, Value::int(DEFAULT_PERIOD))
-            .describe("Period in seconds (10, 20, 30 or a multiple of 60). Defaults to 300, CDK's default."),
+            .describe(
+                "Period in seconds: 10, 20, 30 or a multiple of 60, the same for every metric \
+                 of one alarm; times `evaluation_periods` it may not exceed one day (seven days \
+                 for periods of an hour or more).",
+            ),
     ]
 }
 
@@ -63,10 +69,13 @@ fn schema() -> Schema {
     );
     let query_block = Block::new(vec![
         Attribute::required("id", Type::String).describe(
-            "Id other expressions refer to: a lowercase letter, then letters, digits or `_`.",
+            "Id other expressions refer to, unique in the alarm: a lowercase letter, then \
+             letters, digits or `_`.",
         ),
-        Attribute::optional("expression", Type::String)
-            .describe("A metric math expression over other ids."),
+        Attribute::optional("expression", Type::String).describe(
+            "A metric math expression over the other queries' ids. An alarm takes at most 20 \
+             queries: 10 metrics and 10 expressions.",
+        ),
         Attribute::optional("label", Type::String).describe("Label."),
         Attribute::with_default("return_data", Type::Bool, Value::Bool(false))
             .describe("Whether this query is the alarm's series (exactly one is)."),
@@ -302,16 +311,6 @@ fn report(diags: &mut Diagnostics, errors: &[StepError]) {
     }
 }
 
-fn valid_query_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn valid_period(p: f64) -> bool {
-    p.fract() == 0.0 && (p == 10.0 || p == 20.0 || p == 30.0 || (p >= 60.0 && p % 60.0 == 0.0))
-}
-
 fn validate(config: &Value, diags: &mut Diagnostics) {
     validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
     if let Some(id) = config.get("scalable_target_id").as_str()
@@ -383,6 +382,8 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
+/// Checks the metric block or the metric_query blocks against CloudWatch's rules (see
+/// `scaling::step_policy`), each error at the attribute it is about.
 fn validate_metric(config: &Value, diags: &mut Diagnostics) {
     let single = config.get("metric");
     let queries = config.get("metric_query");
@@ -402,33 +403,86 @@ fn validate_metric(config: &Value, diags: &mut Diagnostics) {
         );
         return;
     }
-    let check_period = |block: &Value, path: AttrPath, diags: &mut Diagnostics| {
-        if let Some(p) = block.get("period_seconds").as_f64()
-            && !valid_period(p)
-        {
-            diags.error_at(
-                path,
-                "Invalid period_seconds",
-                format!("period_seconds must be 10, 20, 30 or a multiple of 60, not {p}."),
-            );
-        }
+    // The alarm's period, when every period involved is known and valid.
+    let period = if has_queries {
+        validate_queries(queries, diags)
+    } else {
+        validate_metric_block(single, &AttrPath::root("metric"), "statistic", diags)
     };
-    check_period(
-        single,
-        AttrPath::root("metric").attr("period_seconds"),
-        diags,
-    );
-    let mut returning = 0;
-    for (i, q) in queries.elements().iter().enumerate() {
-        let at = AttrPath::root("metric_query").index(i);
-        if let Some(id) = q.get("id").as_str()
-            && !valid_query_id(id)
-        {
+    let evaluation_periods = match config.get("evaluation_periods") {
+        Value::Null => Some(1),
+        v => v.as_i64(),
+    };
+    if let (Some(period), Some(n)) = (period, evaluation_periods)
+        && let Err(message) = step_policy::check_evaluation_window(period, n)
+    {
+        diags.error_at(
+            AttrPath::root("evaluation_periods"),
+            "Alarm evaluation window too long",
+            message,
+        );
+    }
+}
+
+/// Checks one metric block (at `at`) and returns its period when known and valid.
+fn validate_metric_block(
+    block: &Value,
+    at: &AttrPath,
+    stat_attr: &str,
+    diags: &mut Diagnostics,
+) -> Option<i64> {
+    if let Some(stat) = block.get(stat_attr).as_str()
+        && let Err(message) = step_policy::check_statistic(stat)
+    {
+        diags.error_at(at.clone().attr(stat_attr), "Invalid statistic", message);
+    }
+    let period = match block.get("period_seconds") {
+        Value::Null => DEFAULT_PERIOD as f64,
+        v => v.as_f64()?,
+    };
+    match step_policy::check_period(period) {
+        // Whole and positive, so the conversion is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(()) => Some(period as i64),
+        Err(message) => {
             diags.error_at(
-                at.clone().attr("id"),
-                "Invalid query id",
-                format!("{id:?}: start with a lowercase letter, then letters, digits or '_'."),
+                at.clone().attr("period_seconds"),
+                "Invalid period_seconds",
+                message,
             );
+            None
+        }
+    }
+}
+
+/// Checks the metric_query blocks and returns their common period when known.
+fn validate_queries(queries: &Value, diags: &mut Diagnostics) -> Option<i64> {
+    let all = queries.elements();
+    let root = || AttrPath::root("metric_query");
+    let (mut metrics, mut expressions, mut returning) = (0, 0, 0);
+    let mut return_data_known = true;
+    let mut ids: Vec<&str> = Vec::new();
+    let mut ids_known = true;
+    // (index, period) of each metric query with a known, valid period.
+    let mut periods: Vec<(usize, i64)> = Vec::new();
+    for (i, q) in all.iter().enumerate() {
+        let at = root().index(i);
+        match q.get("id") {
+            Value::String(id) => {
+                if let Err(message) = step_policy::check_query_id(id) {
+                    diags.error_at(at.clone().attr("id"), "Invalid query id", message);
+                } else if ids.contains(&id.as_str()) {
+                    diags.error_at(
+                        at.clone().attr("id"),
+                        "Duplicate query id",
+                        format!(
+                            "Another metric_query already has the id {id:?}; ids must be unique."
+                        ),
+                    );
+                }
+                ids.push(id);
+            }
+            _ => ids_known = false,
         }
         let (expr, metric) = (q.get("expression"), q.get("metric"));
         if !expr.is_unknown() && !metric.is_unknown() && expr.is_null() == metric.is_null() {
@@ -439,24 +493,93 @@ fn validate_metric(config: &Value, diags: &mut Diagnostics) {
                 "Give each metric_query exactly one of expression or a metric block.",
             );
         }
-        check_period(
-            metric,
-            at.clone().attr("metric").attr("period_seconds"),
-            diags,
-        );
+        if !expr.is_null() {
+            expressions += 1;
+        }
+        if !metric.is_null() {
+            metrics += 1;
+            let metric_at = at.clone().attr("metric");
+            if let Some(p) = validate_metric_block(metric, &metric_at, "stat", diags) {
+                periods.push((i, p));
+            }
+        }
         match q.get("return_data") {
             Value::Bool(true) => returning += 1,
-            Value::Unknown => return,
+            Value::Unknown => return_data_known = false,
             _ => {}
         }
     }
-    if has_queries && returning != 1 {
+    if ids_known {
+        for (i, q) in all.iter().enumerate() {
+            let Some(expression) = q.get("expression").as_str() else {
+                continue;
+            };
+            let own = q.get("id").as_str();
+            let undefined: Vec<&str> = step_policy::expression_references(expression)
+                .into_iter()
+                .filter(|r| !ids.contains(r) || Some(*r) == own)
+                .collect();
+            if !undefined.is_empty() {
+                diags.error_at(
+                    root().index(i).attr("expression"),
+                    "Expression refers to unknown ids",
+                    format!(
+                        "{expression:?} refers to {}, which no other metric_query has as its id \
+                         (ids: {}).",
+                        undefined.join(", "),
+                        ids.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    for (count, limit, what) in [
+        (all.len(), step_policy::MAX_QUERIES, "metric_query blocks"),
+        (
+            metrics,
+            step_policy::MAX_METRIC_STATS,
+            "metric_query blocks with a metric",
+        ),
+        (
+            expressions,
+            step_policy::MAX_EXPRESSIONS,
+            "metric_query blocks with an expression",
+        ),
+    ] {
+        if count > limit {
+            diags.error_at(
+                root(),
+                "Too many metric queries",
+                format!("An alarm takes at most {limit} {what}; this one has {count}."),
+            );
+        }
+    }
+    if return_data_known && returning != 1 {
         diags.error_at(
-            AttrPath::root("metric_query"),
+            root(),
             "One query must return data",
             format!("Exactly one metric_query needs return_data = true; {returning} do."),
         );
     }
+    // One period for all metrics of a math alarm: AWS's alarm guide, as the project's
+    // notes on CloudWatch record it ("up to 10 metric queries, all with the same period");
+    // the API reference does not say it in so many words.
+    let (_, first) = *periods.first()?;
+    let mut same = true;
+    for (i, p) in &periods[1..] {
+        if *p != first {
+            same = false;
+            diags.error_at(
+                root().index(*i).attr("metric").attr("period_seconds"),
+                "Metric periods differ",
+                format!(
+                    "All metrics of one alarm need the same period: this one has {p} s, the \
+                     first metric {first} s."
+                ),
+            );
+        }
+    }
+    same.then_some(first)
 }
 
 /// The import id.
@@ -1152,6 +1275,126 @@ mod tests {
             m.set("period_seconds", Value::int(45));
         }
         assert_eq!(errors_at(&period), ["metric.period_seconds"]);
+    }
+
+    /// A metric_query block: an expression, or a metric with its statistic and period.
+    fn query(id: &str, expression: Option<&str>, metric: Option<(&str, i64)>, ret: bool) -> Value {
+        let metric = metric.map_or(Value::Null, |(stat, period)| {
+            Value::object([
+                ("namespace", Value::from("AWS/SQS")),
+                (
+                    "metric_name",
+                    Value::from("ApproximateNumberOfMessagesVisible"),
+                ),
+                ("dimensions", Value::Null),
+                ("stat", Value::from(stat)),
+                ("period_seconds", Value::int(period)),
+            ])
+        });
+        Value::object([
+            ("id", Value::from(id)),
+            ("expression", Value::opt_string(expression)),
+            ("label", Value::Null),
+            ("return_data", Value::Bool(ret)),
+            ("metric", metric),
+        ])
+    }
+
+    fn math(queries: Vec<Value>) -> Value {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        c.set("metric", Value::Null);
+        c.set("metric_query", Value::List(queries));
+        c
+    }
+
+    #[test]
+    fn statistics_cloudwatch_does_not_know_are_refused_at_their_attribute() {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        if let Some(m) = c.get_mut("metric") {
+            m.set("statistic", Value::from("Median"));
+        }
+        assert_eq!(errors_at(&c), ["metric.statistic"]);
+        let q = math(vec![
+            query("m1", None, Some(("tm90", 60)), false),
+            query("m2", None, Some(("avg", 60)), false),
+            query("e1", Some("m1 + m2"), None, true),
+        ]);
+        assert_eq!(errors_at(&q), ["metric_query[1].metric.stat"]);
+    }
+
+    #[test]
+    fn metric_queries_are_checked_against_cloudwatchs_rules() {
+        let valid = || {
+            vec![
+                query("visible", None, Some(("Sum", 60)), false),
+                query("in_flight", None, Some(("Sum", 60)), false),
+                query("backlog", Some("visible + in_flight"), None, true),
+            ]
+        };
+        assert!(errors_at(&math(valid())).is_empty());
+
+        let mut undefined = valid();
+        undefined[2] = query("backlog", Some("visible + delayed + backlog"), None, true);
+        let c = math(undefined);
+        assert_eq!(errors_at(&c), ["metric_query[2].expression"]);
+        let mut d = Diagnostics::new();
+        validate(&c, &mut d);
+        let detail = &d.iter().next().expect("an error").detail;
+        assert!(detail.contains("delayed, backlog"), "{detail}");
+
+        let mut duplicate = valid();
+        duplicate.push(query("in_flight", None, Some(("Sum", 60)), false));
+        assert_eq!(errors_at(&math(duplicate)), ["metric_query[3].id"]);
+
+        let mut periods = valid();
+        periods[1] = query("in_flight", None, Some(("Sum", 300)), false);
+        assert_eq!(
+            errors_at(&math(periods)),
+            ["metric_query[1].metric.period_seconds"]
+        );
+
+        let mut two_return = valid();
+        two_return[0] = query("visible", None, Some(("Sum", 60)), true);
+        assert_eq!(errors_at(&math(two_return)), ["metric_query"]);
+
+        let mut eleven_metrics: Vec<Value> = (0..11)
+            .map(|i| query(&format!("m{i}"), None, Some(("Sum", 60)), false))
+            .collect();
+        eleven_metrics.push(query("e1", Some("m0"), None, true));
+        assert_eq!(errors_at(&math(eleven_metrics)), ["metric_query"]);
+
+        let mut eleven_expressions = vec![query("m0", None, Some(("Sum", 60)), false)];
+        eleven_expressions
+            .extend((0..11).map(|i| query(&format!("e{i}"), Some("m0"), None, i == 0)));
+        assert_eq!(errors_at(&math(eleven_expressions)), ["metric_query"]);
+
+        let mut twenty_one: Vec<Value> = (0..10)
+            .map(|i| query(&format!("m{i}"), None, Some(("Sum", 60)), false))
+            .collect();
+        twenty_one.extend((0..11).map(|i| query(&format!("e{i}"), Some("m0"), None, i == 0)));
+        let at = errors_at(&math(twenty_one));
+        assert_eq!(
+            at,
+            ["metric_query", "metric_query"],
+            "20 queries and 10 expressions"
+        );
+    }
+
+    #[test]
+    fn an_evaluation_window_beyond_cloudwatchs_limit_is_refused() {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        c.set("evaluation_periods", Value::int(288));
+        assert!(errors_at(&c).is_empty(), "288 × 300 s is one day");
+        c.set("evaluation_periods", Value::int(289));
+        assert_eq!(errors_at(&c), ["evaluation_periods"]);
+        let mut q = math(vec![
+            query("m1", None, Some(("Sum", 3_600)), false),
+            query("e1", Some("m1 * 2"), None, true),
+        ]);
+        q.set("evaluation_periods", Value::int(168));
+        assert!(errors_at(&q).is_empty(), "a week of hours");
+        q.set("evaluation_periods", Value::int(169));
+        assert_eq!(errors_at(&q), ["evaluation_periods"]);
     }
 
     /// The plan of `c`'s steps as modify_plan makes it: (lower, upper) per step.

@@ -30,6 +30,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("step_policy_import", import),
         Case::new("step_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("step_policy_bad_steps", bad_steps),
+        Case::new("step_policy_bad_metrics", bad_metrics),
         Case::new("step_policy_conflict_warning", conflict_warning),
     ]
 }
@@ -678,6 +679,72 @@ fn bad_steps(tf: &TerraformBin) {
             "{}{}",
             target(&f),
             policy("p", &name, &format!("{}{steps}", queue_metric(&f)))
+        ));
+        let r = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert_ne!(r.code, 0, "{}", r.text());
+        assert!(r.stderr.contains(summary), "{summary}:\n{}", r.text());
+        assert!(
+            shown_at(&r.stderr, line),
+            "the error is shown at {line:?}:\n{}",
+            r.text()
+        );
+        assert!(r.stderr.contains(named), "names {named}:\n{}", r.text());
+    }
+    assert_nothing_left(&f, &name);
+}
+
+/// Metric settings CloudWatch would refuse only at apply, after the first policy was
+/// written: each must fail the plan at its own line, with nothing created.
+fn bad_metrics(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-badmetric");
+    ws.write_config(&target(&f));
+    ws.init();
+    let metric = |stat: &str| {
+        format!(
+            "  metric {{\n    namespace      = \"AWS/SQS\"\n    metric_name    = \"ApproximateNumberOfMessagesVisible\"\n    \
+             dimensions     = {{ QueueName = \"{}\" }}\n    statistic      = \"{stat}\"\n    period_seconds = 300\n  }}\n",
+            f.queue
+        )
+    };
+    let math = |expression: &str| {
+        format!(
+            "  metric_query {{\n    id = \"visible\"\n    metric {{\n      namespace = \"AWS/SQS\"\n      \
+             metric_name = \"ApproximateNumberOfMessagesVisible\"\n      stat = \"Sum\"\n      period_seconds = 60\n    }}\n  }}\n  \
+             metric_query {{\n    id = \"backlog\"\n    expression = \"{expression}\"\n    return_data = true\n  }}\n"
+        )
+    };
+    // (metric and settings, the error's summary, the line it is shown at, a word it names).
+    let cases: [(String, &str, &str, &str); 4] = [
+        (
+            metric("Median"),
+            "Invalid statistic",
+            "    statistic      = \"Median\"",
+            "p50",
+        ),
+        (
+            format!("{}  evaluation_periods = 289\n", metric("Maximum")),
+            "Alarm evaluation window too long",
+            "  evaluation_periods = 289",
+            "288",
+        ),
+        (
+            math("visible + in_flight"),
+            "Expression refers to unknown ids",
+            "    expression = \"visible + in_flight\"",
+            "in_flight",
+        ),
+        (
+            format!("{}  evaluation_periods = 1441\n", math("visible * 2")),
+            "Alarm evaluation window too long",
+            "  evaluation_periods = 1441",
+            "1440",
+        ),
+    ];
+    for (body, summary, line, named) in cases {
+        ws.write_config(&format!(
+            "{}{}",
+            target(&f),
+            policy("p", &name, &format!("{body}{}", steps_hcl(&INITIAL)))
         ));
         let r = ws.run(&["plan", "-input=false", "-no-color"]);
         assert_ne!(r.code, 0, "{}", r.text());
