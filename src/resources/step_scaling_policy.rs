@@ -990,7 +990,8 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
             reconcile::recorded(state, "alarms"),
         )
     };
-    let observed = reconcile::read(client, resource_id, &policies, &alarms, state).await?;
+    let mut observed = reconcile::read(client, resource_id, &policies, &alarms, state).await?;
+    sort_observed_adjustments(&mut observed);
     if !observed.any() {
         tracing::warn!(
             name,
@@ -1017,6 +1018,26 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, aws::AwsError
     out.set("policies", Value::List(observed.policies));
     out.set("alarms", Value::List(observed.alarms));
     Ok(out)
+}
+
+/// Puts the step adjustments AWS returned in the order the compiler writes them (see
+/// `step_policy::sort_adjustments`), in the policies found and in the state list.
+fn sort_observed_adjustments(observed: &mut reconcile::Observed) {
+    for found in &mut observed.found_policies {
+        let PolicyKind::Step(step) = &mut found.policy.kind else {
+            continue;
+        };
+        step_policy::sort_adjustments(&mut step.steps);
+        let Some(entry) = observed
+            .policies
+            .iter_mut()
+            .find(|e| e.get("name").as_str() == Some(found.policy.name.as_str()))
+        else {
+            continue;
+        };
+        let purpose = entry.get("purpose").as_str().unwrap_or_default().to_owned();
+        *entry = objects::policy_value(&purpose, &found.policy, Value::from(found.arn.as_str()));
+    }
 }
 
 fn metric_value(ms: &MetricStat, stat_attr: &str) -> Value {

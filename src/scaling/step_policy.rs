@@ -191,6 +191,27 @@ pub fn steps_from_aws(
     steps
 }
 
+/// Puts a step policy's adjustments in the order [`objects`] writes them: nearest to the
+/// alarm threshold first, so ascending above it and descending below it.
+///
+/// AWS keeps step adjustments in the order they were written, and the order means nothing
+/// to it (the ranges may not overlap; PutScalingPolicy, `StepAdjustments`). Adjustments
+/// written in another order, by hand or by another tool, describe the same policy: reading
+/// them back in this order keeps them from showing as a change.
+pub fn sort_adjustments(adjustments: &mut [StepAdjustment]) {
+    let distance = |a: &StepAdjustment| match (a.lower_bound, a.upper_bound) {
+        (Some(lower), _) if lower >= 0.0 => lower,
+        (_, Some(upper)) => -upper,
+        (Some(lower), None) => -lower,
+        (None, None) => 0.0,
+    };
+    adjustments.sort_by(|a, b| {
+        distance(a)
+            .partial_cmp(&distance(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
 /// Each user step with its bounds made explicit as CDK fills them in from the neighbouring
 /// steps (an upper bound of +∞ stays `None`), in the user's order: what plans and state
 /// show for the bounds a user left out. Bounds the user gave are kept exactly; a step whose
@@ -564,6 +585,37 @@ mod tests {
             let again = spec(&recovered, adjustment);
             assert_eq!(objects(&again), objects(&original), "{steps:?}");
         }
+    }
+
+    #[test]
+    fn adjustments_read_in_any_order_sort_back_to_the_written_order() {
+        let compiled = compile(&initial(), AdjustmentType::ChangeInCapacity).expect("valid");
+        let wide = compile(
+            &[
+                step(None, Some(10.0), -2.0),
+                step(Some(10.0), Some(20.0), -1.0),
+                step(Some(80.0), None, 1.0),
+            ],
+            AdjustmentType::ChangeInCapacity,
+        )
+        .expect("valid");
+        for policy in compiled.policies().chain(wide.policies()) {
+            let written = policy.adjustments.clone();
+            let mut read = written.clone();
+            read.reverse();
+            sort_adjustments(&mut read);
+            assert_eq!(read, written, "{:?}", policy.side);
+            let mut rotated = written.clone();
+            rotated.rotate_left(1);
+            sort_adjustments(&mut rotated);
+            assert_eq!(rotated, written, "{:?}", policy.side);
+        }
+        assert!(
+            wide.lower
+                .as_ref()
+                .is_some_and(|l| l.adjustments.len() == 2),
+            "the lower side has two steps to order"
+        );
     }
 
     #[test]

@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value as Json, json};
-use terraform_provider_queuescale::aws::cloudwatch;
+use terraform_provider_queuescale::aws::{app_autoscaling, cloudwatch};
 use terraform_provider_queuescale::scaling::model::{
-    AlarmMetric, Metric, MetricQuery, MetricStat, QuerySource,
+    AlarmMetric, Metric, MetricQuery, MetricStat, PolicyKind, QuerySource,
 };
 use terraform_provider_queuescale::scaling::step_policy::{StepSpec, objects};
 use terraform_provider_queuescale::scaling::steps::{
     AdjustmentType, AggregationType, AlarmPeriods, StepInput, compile,
 };
+
+use tokio_util::sync::CancellationToken;
 
 use crate::scalable_target::assert_import_matches;
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
@@ -28,6 +30,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("step_policy_update", update),
         Case::new("step_policy_disappears", disappears),
         Case::new("step_policy_import", import),
+        Case::new("step_policy_import_unordered", import_unordered),
         Case::new("step_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("step_policy_bad_steps", bad_steps),
         Case::new("step_policy_bad_metrics", bad_metrics),
@@ -568,6 +571,70 @@ fn import(tf: &TerraformBin) {
         &format!("{}/{}/{name}", f.cluster, f.service),
     ]);
     assert_eq!(fresh.resource_values(ADDR), made.resource_values(ADDR));
+    fresh.assert_plan_empty();
+    made.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+/// Step adjustments written in another order (by hand in the console, by another tool)
+/// mean the same policy: neither a refresh nor an import may plan a rewrite.
+fn import_unordered(tf: &TerraformBin) {
+    let (f, name, made) = setup(tf, "sp-unordered");
+    let body = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    let hcl = format!("{}{}", target(&f), policy("p", &name, &body));
+    made.write_config(&hcl);
+    made.init();
+    made.apply();
+    // The upper policy has three steps (the lower one has one): write them high to low.
+    let policy_name = format!("{name}-upper");
+    let mut held = aws::policies(&f.resource_id())
+        .into_iter()
+        .find(|p| p.policy.name == policy_name)
+        .unwrap_or_else(|| panic!("{policy_name} exists"))
+        .policy;
+    {
+        let PolicyKind::Step(step) = &mut held.kind else {
+            panic!("{policy_name} is a step policy")
+        };
+        assert_eq!(step.steps.len(), 3, "{policy_name}");
+        step.steps.reverse();
+    }
+    aws::block_on(app_autoscaling::put_scaling_policy(
+        &aws::clients().aas,
+        &CancellationToken::new(),
+        &held,
+    ))
+    .expect("rewrite the policy");
+    let reordered = aws::policies(&f.resource_id());
+    assert!(
+        reordered.iter().any(|p| match &p.policy.kind {
+            PolicyKind::Step(s) => s.steps.first().is_some_and(|a| a.upper_bound.is_none()),
+            PolicyKind::TargetTracking(_) => false,
+        }),
+        "AWS now holds the upper policy's open-ended step first"
+    );
+    made.assert_plan_empty();
+    let fresh = aws_workspace(tf, "sp-unordered-fresh");
+    fresh.write_config(&hcl);
+    fresh.init();
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "queuescale_scalable_target.svc",
+        &format!("{}/{}", f.cluster, f.service),
+    ]);
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        ADDR,
+        &format!("{}/{}/{name}", f.cluster, f.service),
+    ]);
     fresh.assert_plan_empty();
     made.destroy();
     assert_nothing_left(&f, &name);
