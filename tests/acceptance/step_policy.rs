@@ -26,6 +26,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("step_policy_basic", basic),
         Case::new("step_policy_percent", percent),
         Case::new("step_policy_zero_change_steps", zero_change_steps),
+        Case::new("step_policy_trimmed_mean", trimmed_mean),
         Case::new("step_policy_metric_math", metric_math),
         Case::new("step_policy_update", update),
         Case::new("step_policy_disappears", disappears),
@@ -344,6 +345,35 @@ fn zero_change_steps(tf: &TerraformBin) {
         );
         ws.assert_plan_empty();
     }
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+/// An extended statistic other than a percentile (AWS accepts trimmed means) goes to AWS
+/// as `ExtendedStatistic` and reads back unchanged.
+fn trimmed_mean(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-tm");
+    let body = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f).replace("\"Maximum\"", "\"tm90\""),
+        steps_hcl(&INITIAL)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+    ws.init();
+    ws.apply();
+    let AlarmMetric::Single(mut stat) = sqs_metric(&f) else {
+        unreachable!("a single metric")
+    };
+    stat.stat = "tm90".into();
+    assert_aws_matches(&spec(
+        &f,
+        &name,
+        &INITIAL,
+        AdjustmentType::ChangeInCapacity,
+        AlarmMetric::Single(stat),
+        Some(AggregationType::Average),
+    ));
+    ws.assert_plan_empty();
     ws.destroy();
     assert_nothing_left(&f, &name);
 }
