@@ -124,22 +124,24 @@ fn schema() -> Schema {
                 Value::from(AdjustmentType::ChangeInCapacity.as_aws_str()),
             )
             .describe(
-                "`ChangeInCapacity` (default), `PercentChangeInCapacity` or `ExactCapacity`: how \
-                 each step's `change` applies.",
+                "How each step's `change` applies: `ChangeInCapacity` (tasks to add or remove), \
+                 `PercentChangeInCapacity` (a percentage of the running tasks) or \
+                 `ExactCapacity` (the number of tasks to run).",
             ),
             Attribute::optional("cooldown_seconds", Type::Number)
                 .describe("Seconds after a scaling activity before the next (AWS's default when unset)."),
             Attribute::optional("min_adjustment_magnitude", Type::Number)
                 .describe("Smallest change in tasks for `PercentChangeInCapacity`."),
             Attribute::with_default("evaluation_periods", Type::Number, Value::int(1))
-                .describe("Periods the alarms evaluate. Defaults to 1."),
+                .describe("Periods the alarms evaluate."),
             Attribute::optional("datapoints_to_alarm", Type::Number).describe(
                 "Breaching periods among `evaluation_periods` needed to alarm (needs \
                  `evaluation_periods`; unset: all of them).",
             ),
             Attribute::optional("metric_aggregation_type", Type::String).and_computed().describe(
                 "`Average`, `Minimum` or `Maximum`: how AWS aggregates the alarm's datapoints. \
-                 Defaults from the statistic as CDK does (unset for metric math).",
+                 Left out, it follows the statistic as in CDK: `Minimum` and `Maximum` keep \
+                 theirs, other statistics give `Average`, metric math none.",
             ),
             Attribute::optional("tags", Type::map(Type::String)).describe("Tags for the alarms."),
             Attribute::computed("tags_all", Type::map(Type::String))
@@ -1296,6 +1298,39 @@ mod tests {
             m.set("period_seconds", Value::int(45));
         }
         assert_eq!(errors_at(&period), ["metric.period_seconds"]);
+    }
+
+    /// Every attribute of `block` and its nested blocks, with its path.
+    fn all_attributes<'a>(block: &'a Block, at: &str, out: &mut Vec<(String, &'a Attribute)>) {
+        for a in &block.attributes {
+            out.push((format!("{at}{}", a.name), a));
+        }
+        for b in &block.blocks {
+            all_attributes(&b.block, &format!("{at}{}.", b.name), out);
+        }
+    }
+
+    // The docs add "Defaults to `X`." after the description of an attribute with a default.
+    #[test]
+    fn descriptions_leave_defaults_to_the_generated_docs() {
+        let schema = schema();
+        let mut attrs = Vec::new();
+        all_attributes(&schema.block, "", &mut attrs);
+        let with_default: Vec<&String> = attrs
+            .iter()
+            .filter(|(_, a)| a.default.is_some())
+            .map(|(path, _)| path)
+            .collect();
+        assert!(with_default.len() >= 6, "{with_default:?}");
+        for (path, a) in &attrs {
+            if a.default.is_some() {
+                assert!(
+                    !a.description.to_lowercase().contains("default"),
+                    "{path}: {}",
+                    a.description
+                );
+            }
+        }
     }
 
     /// A metric_query block: an expression, or a metric with its statistic and period.
