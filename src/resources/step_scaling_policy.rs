@@ -22,8 +22,8 @@ use crate::scaling::model::{
     parse_service_resource_id,
 };
 use crate::scaling::step_policy::{
-    MAX_NAME_LEN, StepSpec, normalised_steps, object_name, objects as compiled_objects, one_side,
-    same_metric, side_label, steps_from_aws,
+    self, MAX_NAME_LEN, StepSpec, normalised_steps, object_name, objects as compiled_objects,
+    one_side, same_metric, side_label, steps_from_aws,
 };
 use crate::scaling::steps::{
     self, AdjustmentType, AggregationType, AlarmSide, Field, StepError, StepInput,
@@ -45,15 +45,21 @@ const DEFAULT_PERIOD: i64 = 300;
 
 fn metric_attrs(stat_name: &str) -> Vec<Attribute> {
     vec![
-        Attribute::required("namespace", Type::String).describe("Metric namespace, e.g. `AWS/SQS`."),
+        Attribute::required("namespace", Type::String)
+            .describe("Metric namespace, e.g. `AWS/SQS`."),
         Attribute::required("metric_name", Type::String).describe("Metric name."),
         Attribute::optional("dimensions", Type::map(Type::String)).describe("Metric dimensions."),
         Attribute::with_default(stat_name, Type::String, Value::from(DEFAULT_STATISTIC)).describe(
-            "Statistic: `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile \
-             such as `p90`. Defaults to `Average`, as a CDK metric does.",
+            "CloudWatch statistic, spelt as CloudWatch does: `SampleCount`, `Average`, `Sum`, \
+             `Minimum`, `Maximum`, `IQM`, or an extended statistic such as `p90`, `tm90`, \
+             `wm90`, `tc90`, `ts90`, `TM(10%:90%)` or `PR(:300)`.",
         ),
         Attribute::with_default("period_seconds", Type::Number, Value::int(DEFAULT_PERIOD))
-            .describe("Period in seconds (10, 20, 30 or a multiple of 60). Defaults to 300, CDK's default."),
+            .describe(
+                "Period in seconds: 10, 20, 30 or a multiple of 60, the same for every metric \
+                 of one alarm; times `evaluation_periods` it may not exceed one day (seven days \
+                 for periods of an hour or more).",
+            ),
     ]
 }
 
@@ -64,10 +70,13 @@ fn schema() -> Schema {
     );
     let query_block = Block::new(vec![
         Attribute::required("id", Type::String).describe(
-            "Id other expressions refer to: a lowercase letter, then letters, digits or `_`.",
+            "Id other expressions refer to, unique in the alarm: a lowercase letter, then \
+             letters, digits or `_`.",
         ),
-        Attribute::optional("expression", Type::String)
-            .describe("A metric math expression over other ids."),
+        Attribute::optional("expression", Type::String).describe(
+            "A metric math expression over the other queries' ids. An alarm takes at most 20 \
+             queries: 10 metrics and 10 expressions.",
+        ),
         Attribute::optional("label", Type::String).describe("Label."),
         Attribute::with_default("return_data", Type::Bool, Value::Bool(false))
             .describe("Whether this query is the alarm's series (exactly one is)."),
@@ -83,12 +92,15 @@ fn schema() -> Schema {
     );
     let step_block = Block::new(vec![
         Attribute::optional("lower", Type::Number).and_computed().describe(
-            "Metric value where the step starts (inclusive above the alarm threshold). Filled in \
-             from the neighbours when left out, as CDK does; the plan shows the result.",
+            "Metric value where the step starts (inclusive above the alarm threshold). When left \
+             out, taken from the step below as CDK does (0 for the lowest step); the plan shows \
+             the result. A bound you set is kept as written, also on a step of `change = 0` \
+             that joins the no-action range (see `intervals`).",
         ),
-        Attribute::optional("upper", Type::Number)
-            .and_computed()
-            .describe("Metric value where the step ends. Filled in like `lower`; null means +∞."),
+        Attribute::optional("upper", Type::Number).and_computed().describe(
+            "Metric value where the step ends; null means +∞. When left out, taken from the step \
+             above, like `lower`.",
+        ),
         Attribute::required("change", Type::Number)
             .describe("The adjustment, read according to `adjustment_type`."),
     ])
@@ -113,22 +125,24 @@ fn schema() -> Schema {
                 Value::from(AdjustmentType::ChangeInCapacity.as_aws_str()),
             )
             .describe(
-                "`ChangeInCapacity` (default), `PercentChangeInCapacity` or `ExactCapacity`: how \
-                 each step's `change` applies.",
+                "How each step's `change` applies: `ChangeInCapacity` (tasks to add or remove), \
+                 `PercentChangeInCapacity` (a percentage of the running tasks) or \
+                 `ExactCapacity` (the number of tasks to run).",
             ),
             Attribute::optional("cooldown_seconds", Type::Number)
                 .describe("Seconds after a scaling activity before the next (AWS's default when unset)."),
             Attribute::optional("min_adjustment_magnitude", Type::Number)
                 .describe("Smallest change in tasks for `PercentChangeInCapacity`."),
             Attribute::with_default("evaluation_periods", Type::Number, Value::int(1))
-                .describe("Periods the alarms evaluate. Defaults to 1."),
+                .describe("Periods the alarms evaluate."),
             Attribute::optional("datapoints_to_alarm", Type::Number).describe(
                 "Breaching periods among `evaluation_periods` needed to alarm (needs \
                  `evaluation_periods`; unset: all of them).",
             ),
             Attribute::optional("metric_aggregation_type", Type::String).and_computed().describe(
                 "`Average`, `Minimum` or `Maximum`: how AWS aggregates the alarm's datapoints. \
-                 Defaults from the statistic as CDK does (unset for metric math).",
+                 Left out, it follows the statistic as in CDK: `Minimum` and `Maximum` keep \
+                 theirs, other statistics give `Average`, metric math none.",
             ),
             Attribute::optional("tags", Type::map(Type::String)).describe("Tags for the alarms."),
             Attribute::computed("tags_all", Type::map(Type::String))
@@ -143,7 +157,8 @@ fn schema() -> Schema {
             )
             .describe(
                 "The normalised number line from 0 to +∞ (`upper` null) with at most one \
-                 no-action range (`change` null).",
+                 no-action range (`change` null), into which steps of `change = 0` merge \
+                 (except with `ExactCapacity`).",
             ),
             number("lower_threshold", "Threshold of the lower alarm (`<=`), null when there is none."),
             number("upper_threshold", "Threshold of the upper alarm (`>=`), null when there is none."),
@@ -299,16 +314,6 @@ fn report(diags: &mut Diagnostics, errors: &[StepError]) {
     }
 }
 
-fn valid_query_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn valid_period(p: f64) -> bool {
-    p.fract() == 0.0 && (p == 10.0 || p == 20.0 || p == 30.0 || (p >= 60.0 && p % 60.0 == 0.0))
-}
-
 fn validate(config: &Value, diags: &mut Diagnostics) {
     validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
     if let Some(id) = config.get("scalable_target_id").as_str()
@@ -380,6 +385,8 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
+/// Checks the metric block or the metric_query blocks against CloudWatch's rules (see
+/// `scaling::step_policy`), each error at the attribute it is about.
 fn validate_metric(config: &Value, diags: &mut Diagnostics) {
     let single = config.get("metric");
     let queries = config.get("metric_query");
@@ -399,33 +406,86 @@ fn validate_metric(config: &Value, diags: &mut Diagnostics) {
         );
         return;
     }
-    let check_period = |block: &Value, path: AttrPath, diags: &mut Diagnostics| {
-        if let Some(p) = block.get("period_seconds").as_f64()
-            && !valid_period(p)
-        {
-            diags.error_at(
-                path,
-                "Invalid period_seconds",
-                format!("period_seconds must be 10, 20, 30 or a multiple of 60, not {p}."),
-            );
-        }
+    // The alarm's period, when every period involved is known and valid.
+    let period = if has_queries {
+        validate_queries(queries, diags)
+    } else {
+        validate_metric_block(single, &AttrPath::root("metric"), "statistic", diags)
     };
-    check_period(
-        single,
-        AttrPath::root("metric").attr("period_seconds"),
-        diags,
-    );
-    let mut returning = 0;
-    for (i, q) in queries.elements().iter().enumerate() {
-        let at = AttrPath::root("metric_query").index(i);
-        if let Some(id) = q.get("id").as_str()
-            && !valid_query_id(id)
-        {
+    let evaluation_periods = match config.get("evaluation_periods") {
+        Value::Null => Some(1),
+        v => v.as_i64(),
+    };
+    if let (Some(period), Some(n)) = (period, evaluation_periods)
+        && let Err(message) = step_policy::check_evaluation_window(period, n)
+    {
+        diags.error_at(
+            AttrPath::root("evaluation_periods"),
+            "Alarm evaluation window too long",
+            message,
+        );
+    }
+}
+
+/// Checks one metric block (at `at`) and returns its period when known and valid.
+fn validate_metric_block(
+    block: &Value,
+    at: &AttrPath,
+    stat_attr: &str,
+    diags: &mut Diagnostics,
+) -> Option<i64> {
+    if let Some(stat) = block.get(stat_attr).as_str()
+        && let Err(message) = step_policy::check_statistic(stat)
+    {
+        diags.error_at(at.clone().attr(stat_attr), "Invalid statistic", message);
+    }
+    let period = match block.get("period_seconds") {
+        Value::Null => DEFAULT_PERIOD as f64,
+        v => v.as_f64()?,
+    };
+    match step_policy::check_period(period) {
+        // Whole and positive, so the conversion is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(()) => Some(period as i64),
+        Err(message) => {
             diags.error_at(
-                at.clone().attr("id"),
-                "Invalid query id",
-                format!("{id:?}: start with a lowercase letter, then letters, digits or '_'."),
+                at.clone().attr("period_seconds"),
+                "Invalid period_seconds",
+                message,
             );
+            None
+        }
+    }
+}
+
+/// Checks the metric_query blocks and returns their common period when known.
+fn validate_queries(queries: &Value, diags: &mut Diagnostics) -> Option<i64> {
+    let all = queries.elements();
+    let root = || AttrPath::root("metric_query");
+    let (mut metrics, mut expressions, mut returning) = (0, 0, 0);
+    let mut return_data_known = true;
+    let mut ids: Vec<&str> = Vec::new();
+    let mut ids_known = true;
+    // (index, period) of each metric query with a known, valid period.
+    let mut periods: Vec<(usize, i64)> = Vec::new();
+    for (i, q) in all.iter().enumerate() {
+        let at = root().index(i);
+        match q.get("id") {
+            Value::String(id) => {
+                if let Err(message) = step_policy::check_query_id(id) {
+                    diags.error_at(at.clone().attr("id"), "Invalid query id", message);
+                } else if ids.contains(&id.as_str()) {
+                    diags.error_at(
+                        at.clone().attr("id"),
+                        "Duplicate query id",
+                        format!(
+                            "Another metric_query already has the id {id:?}; ids must be unique."
+                        ),
+                    );
+                }
+                ids.push(id);
+            }
+            _ => ids_known = false,
         }
         let (expr, metric) = (q.get("expression"), q.get("metric"));
         if !expr.is_unknown() && !metric.is_unknown() && expr.is_null() == metric.is_null() {
@@ -436,24 +496,93 @@ fn validate_metric(config: &Value, diags: &mut Diagnostics) {
                 "Give each metric_query exactly one of expression or a metric block.",
             );
         }
-        check_period(
-            metric,
-            at.clone().attr("metric").attr("period_seconds"),
-            diags,
-        );
+        if !expr.is_null() {
+            expressions += 1;
+        }
+        if !metric.is_null() {
+            metrics += 1;
+            let metric_at = at.clone().attr("metric");
+            if let Some(p) = validate_metric_block(metric, &metric_at, "stat", diags) {
+                periods.push((i, p));
+            }
+        }
         match q.get("return_data") {
             Value::Bool(true) => returning += 1,
-            Value::Unknown => return,
+            Value::Unknown => return_data_known = false,
             _ => {}
         }
     }
-    if has_queries && returning != 1 {
+    if ids_known {
+        for (i, q) in all.iter().enumerate() {
+            let Some(expression) = q.get("expression").as_str() else {
+                continue;
+            };
+            let own = q.get("id").as_str();
+            let undefined: Vec<&str> = step_policy::expression_references(expression)
+                .into_iter()
+                .filter(|r| !ids.contains(r) || Some(*r) == own)
+                .collect();
+            if !undefined.is_empty() {
+                diags.error_at(
+                    root().index(i).attr("expression"),
+                    "Expression refers to unknown ids",
+                    format!(
+                        "{expression:?} refers to {}, which no other metric_query has as its id \
+                         (ids: {}).",
+                        undefined.join(", "),
+                        ids.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    for (count, limit, what) in [
+        (all.len(), step_policy::MAX_QUERIES, "metric_query blocks"),
+        (
+            metrics,
+            step_policy::MAX_METRIC_STATS,
+            "metric_query blocks with a metric",
+        ),
+        (
+            expressions,
+            step_policy::MAX_EXPRESSIONS,
+            "metric_query blocks with an expression",
+        ),
+    ] {
+        if count > limit {
+            diags.error_at(
+                root(),
+                "Too many metric queries",
+                format!("An alarm takes at most {limit} {what}; this one has {count}."),
+            );
+        }
+    }
+    if return_data_known && returning != 1 {
         diags.error_at(
-            AttrPath::root("metric_query"),
+            root(),
             "One query must return data",
             format!("Exactly one metric_query needs return_data = true; {returning} do."),
         );
     }
+    // One period for all metrics of a math alarm: AWS's alarm guide, as the project's
+    // notes on CloudWatch record it ("up to 10 metric queries, all with the same period");
+    // the API reference does not say it in so many words.
+    let (_, first) = *periods.first()?;
+    let mut same = true;
+    for (i, p) in &periods[1..] {
+        if *p != first {
+            same = false;
+            diags.error_at(
+                root().index(*i).attr("metric").attr("period_seconds"),
+                "Metric periods differ",
+                format!(
+                    "All metrics of one alarm need the same period: this one has {p} s, the \
+                     first metric {first} s."
+                ),
+            );
+        }
+    }
+    same.then_some(first)
 }
 
 /// The import id.
@@ -483,19 +612,29 @@ fn desired(spec: &StepSpec) -> reconcile::Desired {
     }
 }
 
-/// Sets the computed values that follow from the spec: normalised step bounds, intervals,
-/// thresholds, the aggregation default.
+/// Sets the computed values that follow from the spec: the step bounds the user left out
+/// (filled in from the neighbouring steps), intervals, thresholds, the aggregation default.
+///
+/// # Guarantees
+/// A bound the user configured keeps its planned value, which Terraform has set to the
+/// configuration: a configured attribute must be planned exactly as configured. The
+/// normalised number line, where steps of 0 merge into the no-action range, is shown in
+/// `intervals` only.
 fn set_derived(p: &mut Value, spec: &StepSpec, user_steps: &[StepInput]) {
     let normalised = normalised_steps(user_steps, &spec.steps);
     let blocks: Vec<Value> = p
         .get("step")
         .elements()
         .iter()
-        .zip(&normalised)
-        .map(|(block, s)| {
+        .zip(user_steps.iter().zip(&normalised))
+        .map(|(block, (given, s))| {
             let mut b = block.clone();
-            b.set("lower", s.lower.map_or(Value::Null, decimal));
-            b.set("upper", s.upper.map_or(Value::Null, decimal));
+            if given.lower.is_none() {
+                b.set("lower", s.lower.map_or(Value::Null, decimal));
+            }
+            if given.upper.is_none() {
+                b.set("upper", s.upper.map_or(Value::Null, decimal));
+            }
             b
         })
         .collect();
@@ -909,7 +1048,9 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
         )
     };
     let owner = owner(resource_id, name);
-    let observed = reconcile::read(client, &owner, resource_id, &policies, &alarms, state).await?;
+    let mut observed =
+        reconcile::read(client, &owner, resource_id, &policies, &alarms, state).await?;
+    sort_observed_adjustments(&mut observed);
     if !observed.any() {
         tracing::warn!(
             name,
@@ -935,6 +1076,26 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     out.set("policies", Value::List(observed.policies));
     out.set("alarms", Value::List(observed.alarms));
     Ok(out)
+}
+
+/// Puts the step adjustments AWS returned in the order the compiler writes them (see
+/// `step_policy::sort_adjustments`), in the policies found and in the state list.
+fn sort_observed_adjustments(observed: &mut reconcile::Observed) {
+    for found in &mut observed.found_policies {
+        let PolicyKind::Step(step) = &mut found.policy.kind else {
+            continue;
+        };
+        step_policy::sort_adjustments(&mut step.steps);
+        let Some(entry) = observed
+            .policies
+            .iter_mut()
+            .find(|e| e.get("name").as_str() == Some(found.policy.name.as_str()))
+        else {
+            continue;
+        };
+        let purpose = entry.get("purpose").as_str().unwrap_or_default().to_owned();
+        *entry = objects::policy_value(&purpose, &found.policy, Value::from(found.arn.as_str()));
+    }
 }
 
 fn metric_value(ms: &MetricStat, stat_attr: &str) -> Value {
@@ -1193,6 +1354,207 @@ mod tests {
             m.set("period_seconds", Value::int(45));
         }
         assert_eq!(errors_at(&period), ["metric.period_seconds"]);
+    }
+
+    /// Every attribute of `block` and its nested blocks, with its path.
+    fn all_attributes<'a>(block: &'a Block, at: &str, out: &mut Vec<(String, &'a Attribute)>) {
+        for a in &block.attributes {
+            out.push((format!("{at}{}", a.name), a));
+        }
+        for b in &block.blocks {
+            all_attributes(&b.block, &format!("{at}{}.", b.name), out);
+        }
+    }
+
+    // The docs add "Defaults to `X`." after the description of an attribute with a default.
+    #[test]
+    fn descriptions_leave_defaults_to_the_generated_docs() {
+        let schema = schema();
+        let mut attrs = Vec::new();
+        all_attributes(&schema.block, "", &mut attrs);
+        let with_default: Vec<&String> = attrs
+            .iter()
+            .filter(|(_, a)| a.default.is_some())
+            .map(|(path, _)| path)
+            .collect();
+        assert!(with_default.len() >= 6, "{with_default:?}");
+        for (path, a) in &attrs {
+            if a.default.is_some() {
+                assert!(
+                    !a.description.to_lowercase().contains("default"),
+                    "{path}: {}",
+                    a.description
+                );
+            }
+        }
+    }
+
+    /// A metric_query block: an expression, or a metric with its statistic and period.
+    fn query(id: &str, expression: Option<&str>, metric: Option<(&str, i64)>, ret: bool) -> Value {
+        let metric = metric.map_or(Value::Null, |(stat, period)| {
+            Value::object([
+                ("namespace", Value::from("AWS/SQS")),
+                (
+                    "metric_name",
+                    Value::from("ApproximateNumberOfMessagesVisible"),
+                ),
+                ("dimensions", Value::Null),
+                ("stat", Value::from(stat)),
+                ("period_seconds", Value::int(period)),
+            ])
+        });
+        Value::object([
+            ("id", Value::from(id)),
+            ("expression", Value::opt_string(expression)),
+            ("label", Value::Null),
+            ("return_data", Value::Bool(ret)),
+            ("metric", metric),
+        ])
+    }
+
+    fn math(queries: Vec<Value>) -> Value {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        c.set("metric", Value::Null);
+        c.set("metric_query", Value::List(queries));
+        c
+    }
+
+    #[test]
+    fn statistics_cloudwatch_does_not_know_are_refused_at_their_attribute() {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        if let Some(m) = c.get_mut("metric") {
+            m.set("statistic", Value::from("Median"));
+        }
+        assert_eq!(errors_at(&c), ["metric.statistic"]);
+        let q = math(vec![
+            query("m1", None, Some(("tm90", 60)), false),
+            query("m2", None, Some(("avg", 60)), false),
+            query("e1", Some("m1 + m2"), None, true),
+        ]);
+        assert_eq!(errors_at(&q), ["metric_query[1].metric.stat"]);
+    }
+
+    #[test]
+    fn metric_queries_are_checked_against_cloudwatchs_rules() {
+        let valid = || {
+            vec![
+                query("visible", None, Some(("Sum", 60)), false),
+                query("in_flight", None, Some(("Sum", 60)), false),
+                query("backlog", Some("visible + in_flight"), None, true),
+            ]
+        };
+        assert!(errors_at(&math(valid())).is_empty());
+
+        let mut undefined = valid();
+        undefined[2] = query("backlog", Some("visible + delayed + backlog"), None, true);
+        let c = math(undefined);
+        assert_eq!(errors_at(&c), ["metric_query[2].expression"]);
+        let mut d = Diagnostics::new();
+        validate(&c, &mut d);
+        let detail = &d.iter().next().expect("an error").detail;
+        assert!(detail.contains("delayed, backlog"), "{detail}");
+
+        let mut duplicate = valid();
+        duplicate.push(query("in_flight", None, Some(("Sum", 60)), false));
+        assert_eq!(errors_at(&math(duplicate)), ["metric_query[3].id"]);
+
+        let mut periods = valid();
+        periods[1] = query("in_flight", None, Some(("Sum", 300)), false);
+        assert_eq!(
+            errors_at(&math(periods)),
+            ["metric_query[1].metric.period_seconds"]
+        );
+
+        let mut two_return = valid();
+        two_return[0] = query("visible", None, Some(("Sum", 60)), true);
+        assert_eq!(errors_at(&math(two_return)), ["metric_query"]);
+
+        let mut eleven_metrics: Vec<Value> = (0..11)
+            .map(|i| query(&format!("m{i}"), None, Some(("Sum", 60)), false))
+            .collect();
+        eleven_metrics.push(query("e1", Some("m0"), None, true));
+        assert_eq!(errors_at(&math(eleven_metrics)), ["metric_query"]);
+
+        let mut eleven_expressions = vec![query("m0", None, Some(("Sum", 60)), false)];
+        eleven_expressions
+            .extend((0..11).map(|i| query(&format!("e{i}"), Some("m0"), None, i == 0)));
+        assert_eq!(errors_at(&math(eleven_expressions)), ["metric_query"]);
+
+        let mut twenty_one: Vec<Value> = (0..10)
+            .map(|i| query(&format!("m{i}"), None, Some(("Sum", 60)), false))
+            .collect();
+        twenty_one.extend((0..11).map(|i| query(&format!("e{i}"), Some("m0"), None, i == 0)));
+        let at = errors_at(&math(twenty_one));
+        assert_eq!(
+            at,
+            ["metric_query", "metric_query"],
+            "20 queries and 10 expressions"
+        );
+    }
+
+    #[test]
+    fn an_evaluation_window_beyond_cloudwatchs_limit_is_refused() {
+        let mut c = config(&source_steps(), "ChangeInCapacity");
+        c.set("evaluation_periods", Value::int(288));
+        assert!(errors_at(&c).is_empty(), "288 × 300 s is one day");
+        c.set("evaluation_periods", Value::int(289));
+        assert_eq!(errors_at(&c), ["evaluation_periods"]);
+        let mut q = math(vec![
+            query("m1", None, Some(("Sum", 3_600)), false),
+            query("e1", Some("m1 * 2"), None, true),
+        ]);
+        q.set("evaluation_periods", Value::int(168));
+        assert!(errors_at(&q).is_empty(), "a week of hours");
+        q.set("evaluation_periods", Value::int(169));
+        assert_eq!(errors_at(&q), ["evaluation_periods"]);
+    }
+
+    /// The plan of `c`'s steps as modify_plan makes it: (lower, upper) per step.
+    fn planned_bounds(c: &Value) -> Vec<(Value, Value)> {
+        let spec = spec_from(c, c).expect("spec");
+        let mut p = c.clone();
+        set_derived(&mut p, &spec, &step_inputs(c).expect("steps"));
+        p.get("step")
+            .elements()
+            .iter()
+            .map(|s| (s.get("lower").clone(), s.get("upper").clone()))
+            .collect()
+    }
+
+    // CDK's full test schedule (aws-autoscaling-common test-utils.ts): the two steps of 0
+    // merge into the no-action range [20, 80], which must not leak into their bounds.
+    #[test]
+    fn configured_bounds_of_zero_change_steps_are_planned_as_configured() {
+        let schedule = [
+            (Some(0.0), Some(10.0), -2.0),
+            (Some(10.0), Some(20.0), -1.0),
+            (Some(20.0), Some(60.0), 0.0),
+            (Some(60.0), Some(80.0), 0.0),
+            (Some(80.0), Some(90.0), 1.0),
+            (Some(90.0), None, 2.0),
+        ];
+        let c = config(&schedule, "ChangeInCapacity");
+        assert!(errors_at(&c).is_empty());
+        let planned = planned_bounds(&c);
+        for (i, (block, bounds)) in c.get("step").elements().iter().zip(&planned).enumerate() {
+            assert_eq!(
+                (block.get("lower"), block.get("upper")),
+                (&bounds.0, &bounds.1),
+                "step[{i}]"
+            );
+        }
+        // Left out, a zero step's bounds come from its neighbours, not from the merged range.
+        let stripped = [
+            (Some(0.0), Some(10.0), -2.0),
+            (Some(10.0), Some(20.0), -1.0),
+            (None, Some(60.0), 0.0),
+            (Some(60.0), None, 0.0),
+            (Some(80.0), Some(90.0), 1.0),
+            (Some(90.0), None, 2.0),
+        ];
+        let planned = planned_bounds(&config(&stripped, "ChangeInCapacity"));
+        assert_eq!(planned[2], (Value::int(20), Value::int(60)));
+        assert_eq!(planned[3], (Value::int(60), Value::int(80)));
     }
 
     #[test]

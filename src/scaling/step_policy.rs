@@ -134,6 +134,7 @@ pub fn one_side(
         intervals: Vec::new(),
         lower,
         upper,
+        ranges: Vec::new(),
     })
 }
 
@@ -190,22 +191,277 @@ pub fn steps_from_aws(
     steps
 }
 
-/// Each user step with its bounds made explicit from the compiled number line (an upper
-/// bound of +∞ stays `None`), in the user's order: what plans and state show.
+/// Puts a step policy's adjustments in the order [`objects`] writes them: nearest to the
+/// alarm threshold first, so ascending above it and descending below it.
+///
+/// AWS keeps step adjustments in the order they were written, and the order means nothing
+/// to it (the ranges may not overlap; PutScalingPolicy, `StepAdjustments`). Adjustments
+/// written in another order, by hand or by another tool, describe the same policy: reading
+/// them back in this order keeps them from showing as a change.
+pub fn sort_adjustments(adjustments: &mut [StepAdjustment]) {
+    let distance = |a: &StepAdjustment| match (a.lower_bound, a.upper_bound) {
+        (Some(lower), _) if lower >= 0.0 => lower,
+        (_, Some(upper)) => -upper,
+        (Some(lower), None) => -lower,
+        (None, None) => 0.0,
+    };
+    adjustments.sort_by(|a, b| {
+        distance(a)
+            .partial_cmp(&distance(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+}
+
+/// Each user step with its bounds made explicit as CDK fills them in from the neighbouring
+/// steps (an upper bound of +∞ stays `None`), in the user's order: what plans and state
+/// show for the bounds a user left out. Bounds the user gave are kept exactly; a step whose
+/// `change` of 0 was merged into the no-action range keeps its own range (the merged range
+/// is in [`CompiledSteps::intervals`]).
 pub fn normalised_steps(user: &[StepInput], compiled: &CompiledSteps) -> Vec<StepInput> {
     user.iter()
-        .enumerate()
-        .map(
-            |(i, s)| match compiled.intervals.iter().find(|iv| iv.steps.contains(&i)) {
-                Some(iv) => StepInput {
-                    lower: Some(iv.lower),
-                    upper: iv.upper.is_finite().then_some(iv.upper),
-                    change: s.change,
-                },
-                None => *s,
-            },
-        )
+        .zip(&compiled.ranges)
+        .map(|(s, r)| StepInput {
+            lower: Some(r.lower),
+            upper: r.upper.is_finite().then_some(r.upper),
+            change: s.change,
+        })
         .collect()
+}
+
+// ---- CloudWatch's rules for what the alarms watch ----
+
+/// Most queries in one alarm's `Metrics`, of which at most [`MAX_METRIC_STATS`] fetch a
+/// metric and at most [`MAX_EXPRESSIONS`] are expressions (CloudWatch API reference,
+/// `MetricDataQuery`: "A single PutMetricAlarm call can include up to 20 MetricDataQuery
+/// structures ... as many as 10 ... MetricStat ... and as many as 10 ... Expression").
+pub const MAX_QUERIES: usize = 20;
+/// Most metric queries in one alarm (see [`MAX_QUERIES`]).
+pub const MAX_METRIC_STATS: usize = 10;
+/// Most expression queries in one alarm (see [`MAX_QUERIES`]).
+pub const MAX_EXPRESSIONS: usize = 10;
+/// Longest query id (CloudWatch API reference, `MetricDataQuery.Id`: 1 to 255 characters).
+pub const MAX_QUERY_ID_LEN: usize = 255;
+
+/// Checks a metric math query id (CloudWatch API reference, `MetricDataQuery.Id`: "The
+/// first character must be a lowercase letter", then letters, numbers and underscores,
+/// at most [`MAX_QUERY_ID_LEN`] characters).
+///
+/// # Errors
+/// What is wrong with the id.
+pub fn check_query_id(id: &str) -> Result<(), String> {
+    let mut chars = id.chars();
+    let well_formed = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !well_formed {
+        Err(format!(
+            "{id:?} is not a query id: start with a lowercase letter, then use letters, digits \
+             or '_'."
+        ))
+    } else if id.len() > MAX_QUERY_ID_LEN {
+        Err(format!(
+            "the id has {} characters; CloudWatch allows at most {MAX_QUERY_ID_LEN}.",
+            id.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an alarm period in seconds (CloudWatch API reference, PutMetricAlarm `Period`:
+/// "Valid values are 10, 20, 30, and any multiple of 60"; the same holds for the period of
+/// each metric in a math alarm).
+///
+/// # Errors
+/// What CloudWatch accepts instead.
+pub fn check_period(period: f64) -> Result<(), String> {
+    let valid = period.fract() == 0.0
+        && (period == 10.0
+            || period == 20.0
+            || period == 30.0
+            || (period >= 60.0 && period % 60.0 == 0.0));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "period_seconds must be 10, 20, 30 or a multiple of 60, not {period}."
+        ))
+    }
+}
+
+/// Checks how far back an alarm looks (CloudWatch API reference, PutMetricAlarm `Period`:
+/// "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds. For alarms
+/// with a period of less than one hour (3,600 seconds), the total evaluation period can't
+/// be longer than one day (86,400 seconds)").
+///
+/// # Errors
+/// The window, the limit and the largest `evaluation_periods` that fits.
+pub fn check_evaluation_window(period: i64, evaluation_periods: i64) -> Result<(), String> {
+    let (limit, limit_text) = if period < 3_600 {
+        (86_400, "one day (86400 s) for periods under an hour")
+    } else {
+        (604_800, "seven days (604800 s)")
+    };
+    let window = period.saturating_mul(evaluation_periods);
+    if period <= 0 || window <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "{evaluation_periods} evaluation periods of {period} s look back {window} s, but \
+         CloudWatch allows at most {limit_text}; use at most {} evaluation periods or a \
+         longer period.",
+        limit / period
+    ))
+}
+
+/// The query ids a metric math expression refers to, each once, in order of appearance.
+///
+/// A small identifier scan, not a parser: outside string literals (`'…'`, `"…"`, as
+/// `SEARCH` takes them), every name that starts with a lowercase letter and is not
+/// followed by `(` is taken as a reference. That is sound because query ids must start
+/// with a lowercase letter (see [`check_query_id`]) while metric math writes its functions
+/// and keywords (`FILL`, `REPEAT`, `DESC`, …) in uppercase (CloudWatch user guide, "Metric
+/// math syntax and functions"); a lowercase name followed by `(` is taken as a function.
+pub fn expression_references(expression: &str) -> Vec<&str> {
+    let bytes = expression.as_bytes();
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut found: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let start = i;
+        i += 1;
+        if b == b'\'' || b == b'"' {
+            while let Some(&c) = bytes.get(i) {
+                i += if c == b'\\' { 2 } else { 1 };
+                if c == b {
+                    break;
+                }
+            }
+        } else if b.is_ascii_digit() {
+            // A number such as 0.5 or 1e3: its letters are not names.
+            while bytes.get(i).is_some_and(|&c| name_byte(c) || c == b'.') {
+                i += 1;
+            }
+        } else if name_byte(b) {
+            while bytes.get(i).is_some_and(|&c| name_byte(c)) {
+                i += 1;
+            }
+            let called = bytes[i..]
+                .iter()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|&c| c == b'(');
+            let name = &expression[start..i];
+            if b.is_ascii_lowercase() && !called && !found.contains(&name) {
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+/// The statistics CloudWatch names with a word (PutMetricAlarm's `Statistic`, plus `IQM`,
+/// an extended statistic without parameters).
+const NAMED_STATISTICS: [&str; 6] = ["SampleCount", "Average", "Sum", "Minimum", "Maximum", "IQM"];
+
+/// Checks a statistic against the grammar of CloudWatch's user guide, "CloudWatch
+/// statistics definitions" (Statistics-definitions, section "Syntax"):
+///
+/// * `SampleCount`, `Average`, `Sum`, `Minimum`, `Maximum`, and `IQM`, spelt exactly so;
+/// * a percentile `pN`, and `tmN`, `wmN`, `tcN`, `tsN` (trimmed mean, winsorized mean,
+///   trimmed count, trimmed sum up to the N-th percentile), lowercase, N from 0 to 100;
+/// * `TM(a:b)`, `WM(a:b)`, `TC(a:b)`, `TS(a:b)` in uppercase, where `a` and `b` (either may
+///   be left out, not both) are both percentages (`10%`, 0 to 100) or both metric values;
+/// * `PR(a:b)`, percentile rank, whose bounds are metric values.
+///
+/// Numbers have up to 10 decimal places. Assumptions where the guide is silent: bounds
+/// are not negative (the guide says these statistics do not exist for metrics with
+/// negative values), `a` lies below `b`, and one range does not mix a percentage and a
+/// value. PutMetricAlarm's API reference lists a narrower sample (`TM(X%:X%)` with X from
+/// 10 to 90); we follow the user guide's grammar, which it refers to.
+///
+/// # Errors
+/// A message saying what is wrong and what CloudWatch accepts instead.
+pub fn check_statistic(stat: &str) -> Result<(), String> {
+    if NAMED_STATISTICS.contains(&stat) || extended_statistic(stat) {
+        return Ok(());
+    }
+    let lower = stat.to_ascii_lowercase();
+    let hint = if let Some(name) = NAMED_STATISTICS
+        .iter()
+        .find(|n| n.to_ascii_lowercase() == lower)
+    {
+        format!(" Statistic names are case-sensitive: write {name}.")
+    } else if let Some(name) = [("avg", "Average"), ("min", "Minimum"), ("max", "Maximum")]
+        .iter()
+        .find_map(|(alias, name)| (*alias == lower).then_some(name))
+    {
+        format!(" CloudWatch does not know CDK's short names: write {name}.")
+    } else if lower == "median" {
+        " CloudWatch has no Median: the median is the percentile p50.".to_owned()
+    } else if extended_statistic(&lower) {
+        format!(" Write the short form in lowercase: {lower}.")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "{stat:?} is not a CloudWatch statistic. Use SampleCount, Average, Sum, Minimum, \
+         Maximum, IQM, or an extended statistic such as p90, tm90, wm90, tc90, ts90, \
+         TM(10%:90%) or PR(:300).{hint}"
+    ))
+}
+
+/// Whether `stat` is one of the parameterised forms [`check_statistic`] lists.
+fn extended_statistic(stat: &str) -> bool {
+    if let Some(n) = ["tm", "wm", "tc", "ts", "p"]
+        .iter()
+        .find_map(|prefix| stat.strip_prefix(prefix))
+        .filter(|n| !n.starts_with('('))
+    {
+        return decimal_number(n).is_some_and(|v| v <= 100.0);
+    }
+    let Some((kind, range)) = ["TM", "WM", "TC", "TS", "PR"]
+        .iter()
+        .find_map(|prefix| Some((*prefix, stat.strip_prefix(prefix)?)))
+    else {
+        return false;
+    };
+    let Some((a, b)) = range
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.split_once(':'))
+    else {
+        return false;
+    };
+    // Each bound: (is a percentage, value); an empty bound is open.
+    let bound = |text: &str| -> Option<Option<(bool, f64)>> {
+        if text.is_empty() {
+            return Some(None);
+        }
+        match text.strip_suffix('%') {
+            Some(p) if kind != "PR" => decimal_number(p)
+                .filter(|v| *v <= 100.0)
+                .map(|v| Some((true, v))),
+            Some(_) => None,
+            None => decimal_number(text).map(|v| Some((false, v))),
+        }
+    };
+    match (bound(a), bound(b)) {
+        (Some(Some((pa, va))), Some(Some((pb, vb)))) => pa == pb && va < vb,
+        (Some(Some(_)), Some(None)) | (Some(None), Some(Some(_))) => true,
+        _ => false,
+    }
+}
+
+/// A non-negative decimal with up to 10 decimal places (`12`, `0.005`), as the
+/// statistics' bounds are written.
+fn decimal_number(text: &str) -> Option<f64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let well_formed = !whole.is_empty()
+        && digits(whole)
+        && digits(fraction)
+        && fraction.len() <= 10
+        && fraction.is_empty() != text.contains('.');
+    well_formed.then(|| text.parse().ok()).flatten()
 }
 
 #[cfg(test)]
@@ -332,6 +588,37 @@ mod tests {
     }
 
     #[test]
+    fn adjustments_read_in_any_order_sort_back_to_the_written_order() {
+        let compiled = compile(&initial(), AdjustmentType::ChangeInCapacity).expect("valid");
+        let wide = compile(
+            &[
+                step(None, Some(10.0), -2.0),
+                step(Some(10.0), Some(20.0), -1.0),
+                step(Some(80.0), None, 1.0),
+            ],
+            AdjustmentType::ChangeInCapacity,
+        )
+        .expect("valid");
+        for policy in compiled.policies().chain(wide.policies()) {
+            let written = policy.adjustments.clone();
+            let mut read = written.clone();
+            read.reverse();
+            sort_adjustments(&mut read);
+            assert_eq!(read, written, "{:?}", policy.side);
+            let mut rotated = written.clone();
+            rotated.rotate_left(1);
+            sort_adjustments(&mut rotated);
+            assert_eq!(rotated, written, "{:?}", policy.side);
+        }
+        assert!(
+            wide.lower
+                .as_ref()
+                .is_some_and(|l| l.adjustments.len() == 2),
+            "the lower side has two steps to order"
+        );
+    }
+
+    #[test]
     fn normalised_bounds_compile_to_the_same_objects_as_the_users_steps() {
         let cases = [
             (initial(), AdjustmentType::ChangeInCapacity),
@@ -396,6 +683,152 @@ mod tests {
         assert_eq!(found[0].range.to_string(), "[1, 10]");
         assert_eq!(found[0].this_direction, Direction::ScaleOut);
         assert_eq!(found[0].other_adjustments, [-10]);
+    }
+
+    #[test]
+    fn statistics_follow_cloudwatchs_grammar() {
+        let accepted = [
+            "SampleCount",
+            "Average",
+            "Sum",
+            "Minimum",
+            "Maximum",
+            "IQM",
+            "p0",
+            "p50",
+            "p99.9",
+            "p100",
+            "p99.0000000001",
+            "tm90",
+            "wm98",
+            "tc90",
+            "ts99.5",
+            "TM(2%:98%)",
+            "TM(150:1000)",
+            "TM(:95%)",
+            "TM(10%:)",
+            "WM(10%:90%)",
+            "TC(0.005:0.030)",
+            "TC(:0.5)",
+            "TS(80%:)",
+            "PR(:300)",
+            "PR(100:2000)",
+        ];
+        for stat in accepted {
+            assert_eq!(check_statistic(stat), Ok(()), "{stat}");
+        }
+        let refused = [
+            "Median",
+            "average",
+            "avg",
+            "max",
+            "P90",
+            "TM90",
+            "tm(10%:90%)",
+            "p101",
+            "p",
+            "p-1",
+            "p99.",
+            "p99.00000000001",
+            "tm",
+            "TM()",
+            "TM(:)",
+            "TM(10%)",
+            "TM(90%:10%)",
+            "TM(10%:500)",
+            "TM(10%:101%)",
+            "PR(10%:20%)",
+            "PR(-1:5)",
+            "XX(1:2)",
+            "",
+        ];
+        for stat in refused {
+            assert!(check_statistic(stat).is_err(), "{stat}");
+        }
+    }
+
+    #[test]
+    fn statistic_errors_say_what_to_write_instead() {
+        let says = |stat: &str, hint: &str| {
+            let message = check_statistic(stat).expect_err(stat);
+            assert!(message.contains(hint), "{stat}: {message}");
+        };
+        says("Median", "p50");
+        says("average", "write Average");
+        says("max", "write Maximum");
+        says("TM90", "lowercase: tm90");
+        says("P90", "lowercase: p90");
+        says("Mode", "such as p90");
+    }
+
+    #[test]
+    fn query_ids_start_lowercase_and_fit_255_characters() {
+        assert_eq!(check_query_id("in_flight2"), Ok(()));
+        for bad in ["M1", "1m", "_m", "m-1", "m 1", ""] {
+            assert!(check_query_id(bad).is_err(), "{bad}");
+        }
+        assert_eq!(check_query_id(&"m".repeat(255)), Ok(()));
+        assert!(check_query_id(&"m".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn periods_are_10_20_30_or_whole_minutes() {
+        for ok in [10.0, 20.0, 30.0, 60.0, 300.0, 3_600.0, 86_400.0] {
+            assert_eq!(check_period(ok), Ok(()), "{ok}");
+        }
+        for bad in [0.0, -60.0, 1.0, 5.0, 45.0, 90.0, 60.5] {
+            assert!(check_period(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn alarms_look_back_at_most_a_day_under_hourly_periods_and_a_week_otherwise() {
+        assert_eq!(check_evaluation_window(300, 288), Ok(()));
+        let too_long = check_evaluation_window(300, 289).expect_err("a day and 5 minutes");
+        assert!(
+            too_long.contains("at most 288 evaluation periods"),
+            "{too_long}"
+        );
+        assert_eq!(check_evaluation_window(60, 1_440), Ok(()));
+        assert!(check_evaluation_window(60, 1_441).is_err());
+        assert!(check_evaluation_window(10, 8_641).is_err());
+        assert_eq!(check_evaluation_window(3_600, 168), Ok(()));
+        assert!(check_evaluation_window(3_600, 169).is_err());
+        assert_eq!(check_evaluation_window(86_400, 7), Ok(()));
+        assert!(check_evaluation_window(86_400, 8).is_err());
+        assert!(check_evaluation_window(300, i64::MAX).is_err());
+    }
+
+    #[test]
+    fn expression_references_are_the_lowercase_names_outside_strings_and_calls() {
+        assert_eq!(
+            expression_references("visible + in_flight"),
+            ["visible", "in_flight"]
+        );
+        assert_eq!(
+            expression_references("IF(tasks > 0, backlog / tasks, backlog) * 2"),
+            ["tasks", "backlog"]
+        );
+        assert_eq!(
+            expression_references("FILL(m1, REPEAT) + 1e3 * 0.5"),
+            ["m1"]
+        );
+        assert_eq!(
+            expression_references(
+                "SUM(SEARCH('{AWS/SQS,QueueName} MetricName=\"visible\"', 'Sum', 60))"
+            ),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            expression_references("SORT(METRICS(), SUM, DESC)"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(expression_references("m1+m1*m2"), ["m1", "m2"]);
+        assert_eq!(
+            expression_references("'unterminated m1"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(expression_references("abs (m1)"), ["m1"]);
     }
 
     #[test]

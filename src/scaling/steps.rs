@@ -265,6 +265,21 @@ pub struct CompiledSteps {
     pub lower: Option<AlarmPolicy>,
     /// The upper alarm and its policy, unless every action lies below the gap.
     pub upper: Option<AlarmPolicy>,
+    /// Each user step's own range once its missing bounds are filled in from its neighbours
+    /// (CDK's `orderAndCompleteIntervals`), in the user's order. A bound the user gave is
+    /// kept as given; unlike [`Self::intervals`], a step whose relative `change` of 0 was
+    /// merged into the no-action gap keeps its own range here. Empty for policies rebuilt
+    /// from what AWS holds ([`super::step_policy::one_side`]).
+    pub ranges: Vec<StepRange>,
+}
+
+/// The range of one user step after [`compile`] filled in its bounds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepRange {
+    /// Where the step starts (metric units).
+    pub lower: f64,
+    /// Where it ends (metric units); +∞ for a step that runs to infinity.
+    pub upper: f64,
 }
 
 impl CompiledSteps {
@@ -824,9 +839,24 @@ pub fn compile(
         return Err(errors);
     }
     let complete = complete_bounds(drafts)?;
+    // `complete` holds every step once, in sorted order; put them back in the user's.
+    let mut by_step: Vec<(usize, StepRange)> = complete
+        .iter()
+        .map(|c| {
+            let range = StepRange {
+                lower: c.lower,
+                upper: c.upper,
+            };
+            (c.step, range)
+        })
+        .collect();
+    by_step.sort_by_key(|(step, _)| *step);
+    let ranges = by_step.into_iter().map(|(_, range)| range).collect();
     let line = cover_number_line(complete, adjustment);
     check_gaps(&line)?;
-    Ok(place_alarms(line, adjustment))
+    let mut compiled = place_alarms(line, adjustment);
+    compiled.ranges = ranges;
+    Ok(compiled)
 }
 
 /// A validated step, bounds possibly still missing.
@@ -1285,6 +1315,7 @@ fn place_alarms(line: Vec<Interval>, adjustment: AdjustmentType) -> CompiledStep
         intervals: line,
         lower,
         upper,
+        ranges: Vec::new(),
     }
 }
 
@@ -2413,6 +2444,257 @@ mod tests {
         assert_eq!(compiled.intervals[1].steps, vec![1]);
         assert_eq!(lower_policy(&compiled).threshold, 10.0);
         assert_eq!(upper_policy(&compiled).threshold, 30.0);
+    }
+
+    // ---- CDK's full schedule with its no-change steps (test-utils.ts) ----
+    //
+    // `generateArbitraryIntervals` in aws-autoscaling-common/lib/test-utils.ts starts every
+    // generated case from one full schedule whose two middle steps change nothing, then
+    // removes or converts those steps and strips bounds. The cases below are fixed points of
+    // that generator; each must compile, merge its steps of 0 into the no-action range, and
+    // keep every user step's own range in `ranges` (what a plan shows for the step).
+
+    /// The generator's full schedule: `factor` 1 scales out upwards, -1 downwards; `bias`
+    /// is added to every change (50 for its absolute variant, with `factor` ±10).
+    fn cdk_full_schedule(factor: f64, bias: f64) -> Vec<StepInput> {
+        vec![
+            between(0.0, 10.0, -2.0 * factor + bias),
+            between(10.0, 20.0, -factor + bias),
+            between(20.0, 60.0, bias),
+            between(60.0, 80.0, bias),
+            between(80.0, 90.0, factor + bias),
+            between(90.0, INF, 2.0 * factor + bias),
+        ]
+    }
+
+    fn ranges_of(compiled: &CompiledSteps) -> Vec<(f64, f64)> {
+        compiled.ranges.iter().map(|r| (r.lower, r.upper)).collect()
+    }
+
+    /// One zero-change case: the steps, the number line, the indices of the user steps
+    /// merged into the no-action range, and the two alarm thresholds.
+    struct ZeroCase {
+        name: &'static str,
+        steps: Vec<StepInput>,
+        line: Vec<(f64, f64, Option<i32>)>,
+        merged: Vec<usize>,
+        thresholds: (Option<f64>, Option<f64>),
+    }
+
+    fn zero_change_cases() -> Vec<ZeroCase> {
+        let mut one_zero_removed = cdk_full_schedule(1.0, 0.0);
+        one_zero_removed.remove(2);
+        let mut first_zero_converted = cdk_full_schedule(1.0, 0.0);
+        first_zero_converted[2].change = -1.0;
+        let mut second_zero_converted = cdk_full_schedule(1.0, 0.0);
+        second_zero_converted[3].change = 1.0;
+        // The generator's bound stripping: the zero steps take their bounds from neighbours.
+        let mut stripped = cdk_full_schedule(1.0, 0.0);
+        stripped[2].lower = None;
+        stripped[3].upper = None;
+        stripped[5].upper = None;
+        let mut upper_half_only = cdk_full_schedule(1.0, 0.0);
+        upper_half_only.retain(|s| s.change >= 0.0);
+        let mut reversed = cdk_full_schedule(1.0, 0.0);
+        reversed.reverse();
+        vec![
+            ZeroCase {
+                name: "full schedule, scaling out upwards",
+                steps: cdk_full_schedule(1.0, 0.0),
+                line: vec![
+                    piece(0.0, 10.0, Some(-2)),
+                    piece(10.0, 20.0, Some(-1)),
+                    piece(20.0, 80.0, None),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![2, 3],
+                thresholds: (Some(20.0), Some(80.0)),
+            },
+            ZeroCase {
+                name: "full schedule, scaling out downwards",
+                steps: cdk_full_schedule(-1.0, 0.0),
+                line: vec![
+                    piece(0.0, 10.0, Some(2)),
+                    piece(10.0, 20.0, Some(1)),
+                    piece(20.0, 80.0, None),
+                    piece(80.0, 90.0, Some(-1)),
+                    piece(90.0, INF, Some(-2)),
+                ],
+                merged: vec![2, 3],
+                thresholds: (Some(20.0), Some(80.0)),
+            },
+            ZeroCase {
+                name: "first zero step removed (uncovered range next to a zero step)",
+                steps: one_zero_removed,
+                line: vec![
+                    piece(0.0, 10.0, Some(-2)),
+                    piece(10.0, 20.0, Some(-1)),
+                    piece(20.0, 80.0, None),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![2],
+                thresholds: (Some(20.0), Some(80.0)),
+            },
+            ZeroCase {
+                name: "first zero step turned into -1",
+                steps: first_zero_converted,
+                line: vec![
+                    piece(0.0, 10.0, Some(-2)),
+                    piece(10.0, 20.0, Some(-1)),
+                    piece(20.0, 60.0, Some(-1)),
+                    piece(60.0, 80.0, None),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![3],
+                thresholds: (Some(60.0), Some(80.0)),
+            },
+            ZeroCase {
+                name: "second zero step turned into +1",
+                steps: second_zero_converted,
+                line: vec![
+                    piece(0.0, 10.0, Some(-2)),
+                    piece(10.0, 20.0, Some(-1)),
+                    piece(20.0, 60.0, None),
+                    piece(60.0, 80.0, Some(1)),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![2],
+                thresholds: (Some(20.0), Some(60.0)),
+            },
+            ZeroCase {
+                name: "zero steps with bounds left to their neighbours",
+                steps: stripped,
+                line: vec![
+                    piece(0.0, 10.0, Some(-2)),
+                    piece(10.0, 20.0, Some(-1)),
+                    piece(20.0, 80.0, None),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![2, 3],
+                thresholds: (Some(20.0), Some(80.0)),
+            },
+            ZeroCase {
+                name: "scale-in half stripped: the zero steps join the range from 0",
+                steps: upper_half_only,
+                line: vec![
+                    piece(0.0, 80.0, None),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![0, 1],
+                thresholds: (None, Some(80.0)),
+            },
+            ZeroCase {
+                name: "full schedule written from high to low",
+                steps: reversed,
+                line: vec![
+                    piece(0.0, 10.0, Some(-2)),
+                    piece(10.0, 20.0, Some(-1)),
+                    piece(20.0, 80.0, None),
+                    piece(80.0, 90.0, Some(1)),
+                    piece(90.0, INF, Some(2)),
+                ],
+                merged: vec![3, 2],
+                thresholds: (Some(20.0), Some(80.0)),
+            },
+        ]
+    }
+
+    #[test]
+    fn cdks_zero_change_schedules_merge_their_zeros_into_the_no_action_range() {
+        for case in zero_change_cases() {
+            let compiled = ok(&case.steps, AdjustmentType::ChangeInCapacity);
+            assert_eq!(line_of(&compiled), case.line, "{}", case.name);
+            let gap = compiled
+                .intervals
+                .iter()
+                .find(|i| i.change.is_none())
+                .expect("a no-action range");
+            assert_eq!(gap.steps, case.merged, "{}", case.name);
+            let thresholds = (
+                compiled.lower.as_ref().map(|l| l.threshold),
+                compiled.upper.as_ref().map(|u| u.threshold),
+            );
+            assert_eq!(thresholds, case.thresholds, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn steps_merged_into_the_no_action_range_keep_their_own_ranges() {
+        for case in zero_change_cases() {
+            let compiled = ok(&case.steps, AdjustmentType::ChangeInCapacity);
+            assert_eq!(compiled.ranges.len(), case.steps.len(), "{}", case.name);
+            for (i, (step, range)) in case.steps.iter().zip(&compiled.ranges).enumerate() {
+                if let Some(lower) = step.lower {
+                    assert_eq!(range.lower, lower, "{}: step[{i}]", case.name);
+                }
+                if let Some(upper) = step.upper {
+                    assert_eq!(range.upper, upper, "{}: step[{i}]", case.name);
+                }
+            }
+        }
+        let full = ok(
+            &cdk_full_schedule(1.0, 0.0),
+            AdjustmentType::ChangeInCapacity,
+        );
+        assert_eq!(
+            ranges_of(&full),
+            vec![
+                (0.0, 10.0),
+                (10.0, 20.0),
+                (20.0, 60.0),
+                (60.0, 80.0),
+                (80.0, 90.0),
+                (90.0, INF)
+            ]
+        );
+        let mut stripped = cdk_full_schedule(1.0, 0.0);
+        stripped[2].lower = None;
+        stripped[3].upper = None;
+        assert_eq!(
+            ranges_of(&ok(&stripped, AdjustmentType::ChangeInCapacity))[2..4],
+            [(20.0, 60.0), (60.0, 80.0)],
+            "missing bounds come from the neighbours, not from the merged range"
+        );
+    }
+
+    // The generator's absolute variant: with ExactCapacity a change of 50 is "set to 50",
+    // so nothing merges, there is no gap, and CDK splits the six steps in the middle.
+    #[test]
+    fn cdks_absolute_schedule_has_no_gap_and_splits_in_the_middle() {
+        let compiled = ok(
+            &cdk_full_schedule(10.0, 50.0),
+            AdjustmentType::ExactCapacity,
+        );
+        assert!(compiled.intervals.iter().all(|i| i.change.is_some()));
+        assert_eq!(lower_policy(&compiled).threshold, 60.0);
+        assert_eq!(upper_policy(&compiled).threshold, 60.0);
+        assert_eq!(
+            upper_policy(&compiled).adjustments,
+            vec![
+                adj(Some(0.0), Some(20.0), 50),
+                adj(Some(20.0), Some(30.0), 60),
+                adj(Some(30.0), None, 70)
+            ]
+        );
+        assert_eq!(ranges_of(&compiled)[3], (60.0, 80.0));
+    }
+
+    #[test]
+    fn generated_schedules_keep_every_given_bound_in_their_ranges() {
+        for_generated_schedules(|schedule, compiled| {
+            assert_eq!(compiled.ranges.len(), schedule.len());
+            for (step, range) in schedule.iter().zip(&compiled.ranges) {
+                assert!(step.lower.is_none_or(|l| l == range.lower), "{schedule:?}");
+                assert!(step.upper.is_none_or(|u| u == range.upper), "{schedule:?}");
+                assert!(range.lower <= range.upper, "{schedule:?}");
+            }
+        });
     }
 
     // `orderAndCompleteIntervals` sorts stably with `lower ?? upper` as the key.

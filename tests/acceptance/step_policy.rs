@@ -3,15 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-use terraform_provider_queuescale::aws::cloudwatch;
+use serde_json::{Value as Json, json};
+use terraform_provider_queuescale::aws::{app_autoscaling, cloudwatch};
 use terraform_provider_queuescale::scaling::model::{
-    AlarmMetric, Metric, MetricQuery, MetricStat, QuerySource,
+    AlarmMetric, Metric, MetricQuery, MetricStat, PolicyKind, QuerySource,
 };
 use terraform_provider_queuescale::scaling::step_policy::{StepSpec, objects};
 use terraform_provider_queuescale::scaling::steps::{
     AdjustmentType, AggregationType, AlarmPeriods, StepInput, compile,
 };
+
+use tokio_util::sync::CancellationToken;
 
 use crate::scalable_target::assert_import_matches;
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
@@ -23,12 +25,16 @@ pub fn cases() -> Vec<Case> {
     vec![
         Case::new("step_policy_basic", basic),
         Case::new("step_policy_percent", percent),
+        Case::new("step_policy_zero_change_steps", zero_change_steps),
+        Case::new("step_policy_trimmed_mean", trimmed_mean),
         Case::new("step_policy_metric_math", metric_math),
         Case::new("step_policy_update", update),
         Case::new("step_policy_disappears", disappears),
         Case::new("step_policy_import", import),
+        Case::new("step_policy_import_unordered", import_unordered),
         Case::new("step_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("step_policy_bad_steps", bad_steps),
+        Case::new("step_policy_bad_metrics", bad_metrics),
         Case::new("step_policy_conflict_warning", conflict_warning),
     ]
 }
@@ -280,6 +286,98 @@ fn percent(tf: &TerraformBin) {
     assert_nothing_left(&f, &name);
 }
 
+/// CDK's full test schedule (aws-autoscaling-common test-utils.ts): two steps of 0 next to
+/// each other, which CDK merges into the no-action range [20, 80].
+const CDK_ZERO_STEPS: [(Option<f64>, Option<f64>, f64); 6] = [
+    (Some(0.0), Some(10.0), -2.0),
+    (Some(10.0), Some(20.0), -1.0),
+    (Some(20.0), Some(60.0), 0.0),
+    (Some(60.0), Some(80.0), 0.0),
+    (Some(80.0), Some(90.0), 1.0),
+    (Some(90.0), None, 2.0),
+];
+
+fn zero_change_steps(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-zero");
+    // The same schedule with the zero steps' outer bounds left to their neighbours.
+    let mut stripped = CDK_ZERO_STEPS;
+    stripped[2].0 = None;
+    stripped[3].1 = None;
+    for steps in [CDK_ZERO_STEPS, stripped] {
+        let body = format!(
+            "{}  cooldown_seconds = 60\n{}",
+            queue_metric(&f),
+            steps_hcl(&steps)
+        );
+        ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+        ws.init();
+        // Terraform itself checks that configured bounds are planned as configured
+        // ("Provider produced invalid plan" otherwise).
+        ws.apply();
+        assert_aws_matches(&spec(
+            &f,
+            &name,
+            &CDK_ZERO_STEPS,
+            AdjustmentType::ChangeInCapacity,
+            sqs_metric(&f),
+            Some(AggregationType::Maximum),
+        ));
+        let v = ws.resource_values(ADDR);
+        let bounds: Vec<(Json, Json)> = v["step"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| (s["lower"].clone(), s["upper"].clone()))
+            .collect();
+        assert_eq!(
+            bounds[2..4],
+            [(json!(20), json!(60)), (json!(60), json!(80))],
+            "each zero step keeps its own range: {v}"
+        );
+        assert_eq!(
+            v["intervals"][2],
+            json!({"lower": 20, "upper": 80, "change": null}),
+            "the merged no-action range is shown in intervals: {v}"
+        );
+        assert_eq!(
+            (v["lower_threshold"].clone(), v["upper_threshold"].clone()),
+            (json!(20), json!(80))
+        );
+        ws.assert_plan_empty();
+    }
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
+/// An extended statistic other than a percentile (AWS accepts trimmed means) goes to AWS
+/// as `ExtendedStatistic` and reads back unchanged.
+fn trimmed_mean(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-tm");
+    let body = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f).replace("\"Maximum\"", "\"tm90\""),
+        steps_hcl(&INITIAL)
+    );
+    ws.write_config(&format!("{}{}", target(&f), policy("p", &name, &body)));
+    ws.init();
+    ws.apply();
+    let AlarmMetric::Single(mut stat) = sqs_metric(&f) else {
+        unreachable!("a single metric")
+    };
+    stat.stat = "tm90".into();
+    assert_aws_matches(&spec(
+        &f,
+        &name,
+        &INITIAL,
+        AdjustmentType::ChangeInCapacity,
+        AlarmMetric::Single(stat),
+        Some(AggregationType::Average),
+    ));
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert_nothing_left(&f, &name);
+}
+
 fn metric_math(tf: &TerraformBin) {
     let (f, name, ws) = setup(tf, "sp-math");
     let body = format!(
@@ -508,6 +606,70 @@ fn import(tf: &TerraformBin) {
     assert_nothing_left(&f, &name);
 }
 
+/// Step adjustments written in another order (by hand in the console, by another tool)
+/// mean the same policy: neither a refresh nor an import may plan a rewrite.
+fn import_unordered(tf: &TerraformBin) {
+    let (f, name, made) = setup(tf, "sp-unordered");
+    let body = format!(
+        "{}  cooldown_seconds = 60\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    let hcl = format!("{}{}", target(&f), policy("p", &name, &body));
+    made.write_config(&hcl);
+    made.init();
+    made.apply();
+    // The upper policy has three steps (the lower one has one): write them high to low.
+    let policy_name = format!("{name}-upper");
+    let mut held = aws::policies(&f.resource_id())
+        .into_iter()
+        .find(|p| p.policy.name == policy_name)
+        .unwrap_or_else(|| panic!("{policy_name} exists"))
+        .policy;
+    {
+        let PolicyKind::Step(step) = &mut held.kind else {
+            panic!("{policy_name} is a step policy")
+        };
+        assert_eq!(step.steps.len(), 3, "{policy_name}");
+        step.steps.reverse();
+    }
+    aws::block_on(app_autoscaling::put_scaling_policy(
+        &aws::clients().aas,
+        &CancellationToken::new(),
+        &held,
+    ))
+    .expect("rewrite the policy");
+    let reordered = aws::policies(&f.resource_id());
+    assert!(
+        reordered.iter().any(|p| match &p.policy.kind {
+            PolicyKind::Step(s) => s.steps.first().is_some_and(|a| a.upper_bound.is_none()),
+            PolicyKind::TargetTracking(_) => false,
+        }),
+        "AWS now holds the upper policy's open-ended step first"
+    );
+    made.assert_plan_empty();
+    let fresh = aws_workspace(tf, "sp-unordered-fresh");
+    fresh.write_config(&hcl);
+    fresh.init();
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "queuescale_scalable_target.svc",
+        &format!("{}/{}", f.cluster, f.service),
+    ]);
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        ADDR,
+        &format!("{}/{}/{name}", f.cluster, f.service),
+    ]);
+    fresh.assert_plan_empty();
+    made.destroy();
+    assert_nothing_left(&f, &name);
+}
+
 fn partial_failure(tf: &TerraformBin) {
     let (f, name, ws) = setup(tf, "sp-partial");
     let body = format!(
@@ -614,6 +776,72 @@ fn bad_steps(tf: &TerraformBin) {
             "{}{}",
             target(&f),
             policy("p", &name, &format!("{}{steps}", queue_metric(&f)))
+        ));
+        let r = ws.run(&["plan", "-input=false", "-no-color"]);
+        assert_ne!(r.code, 0, "{}", r.text());
+        assert!(r.stderr.contains(summary), "{summary}:\n{}", r.text());
+        assert!(
+            shown_at(&r.stderr, line),
+            "the error is shown at {line:?}:\n{}",
+            r.text()
+        );
+        assert!(r.stderr.contains(named), "names {named}:\n{}", r.text());
+    }
+    assert_nothing_left(&f, &name);
+}
+
+/// Metric settings CloudWatch would refuse only at apply, after the first policy was
+/// written: each must fail the plan at its own line, with nothing created.
+fn bad_metrics(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-badmetric");
+    ws.write_config(&target(&f));
+    ws.init();
+    let metric = |stat: &str| {
+        format!(
+            "  metric {{\n    namespace      = \"AWS/SQS\"\n    metric_name    = \"ApproximateNumberOfMessagesVisible\"\n    \
+             dimensions     = {{ QueueName = \"{}\" }}\n    statistic      = \"{stat}\"\n    period_seconds = 300\n  }}\n",
+            f.queue
+        )
+    };
+    let math = |expression: &str| {
+        format!(
+            "  metric_query {{\n    id = \"visible\"\n    metric {{\n      namespace = \"AWS/SQS\"\n      \
+             metric_name = \"ApproximateNumberOfMessagesVisible\"\n      stat = \"Sum\"\n      period_seconds = 60\n    }}\n  }}\n  \
+             metric_query {{\n    id = \"backlog\"\n    expression = \"{expression}\"\n    return_data = true\n  }}\n"
+        )
+    };
+    // (metric and settings, the error's summary, the line it is shown at, a word it names).
+    let cases: [(String, &str, &str, &str); 4] = [
+        (
+            metric("Median"),
+            "Invalid statistic",
+            "    statistic      = \"Median\"",
+            "p50",
+        ),
+        (
+            format!("{}  evaluation_periods = 289\n", metric("Maximum")),
+            "Alarm evaluation window too long",
+            "  evaluation_periods = 289",
+            "288",
+        ),
+        (
+            math("visible + in_flight"),
+            "Expression refers to unknown ids",
+            "    expression = \"visible + in_flight\"",
+            "in_flight",
+        ),
+        (
+            format!("{}  evaluation_periods = 1441\n", math("visible * 2")),
+            "Alarm evaluation window too long",
+            "  evaluation_periods = 1441",
+            "1440",
+        ),
+    ];
+    for (body, summary, line, named) in cases {
+        ws.write_config(&format!(
+            "{}{}",
+            target(&f),
+            policy("p", &name, &format!("{body}{}", steps_hcl(&INITIAL)))
         ));
         let r = ws.run(&["plan", "-input=false", "-no-color"]);
         assert_ne!(r.code, 0, "{}", r.text());

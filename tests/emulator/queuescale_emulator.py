@@ -1275,6 +1275,72 @@ def patch_cloudwatch_delete_alarms_tags() -> None:
     backend_cls.delete_alarms = delete_alarms_and_tags
 
 
+# A statistic bound as CloudWatch writes it: up to 10 decimal places.
+_STAT_NUMBER = r"\d+(?:\.\d{1,10})?"
+_STAT_SINGLE = re.compile(rf"(?:tm|wm|tc|ts)({_STAT_NUMBER})")
+_STAT_RANGE = re.compile(
+    rf"(TM|WM|TC|TS|PR)\(({_STAT_NUMBER})?(%?):({_STAT_NUMBER})?(%?)\)"
+)
+
+
+def is_extended_statistic(stat: str) -> bool:
+    """Whether ``stat`` is a non-percentile extended statistic CloudWatch accepts.
+
+    The grammar of the CloudWatch user guide, "CloudWatch statistics
+    definitions" (Syntax): ``IQM``; ``tmN``, ``wmN``, ``tcN``, ``tsN`` with N a
+    percentage; ``TM(a:b)``, ``WM(a:b)``, ``TC(a:b)``, ``TS(a:b)`` whose bounds
+    are both percentages or both values, either one left out; ``PR(a:b)`` with
+    values.  Percentiles (``pN``) are left to moto, which accepts them.
+    """
+    if stat == "IQM":
+        return True
+    single = _STAT_SINGLE.fullmatch(stat)
+    if single:
+        return float(single.group(1)) <= 100
+    ranged = _STAT_RANGE.fullmatch(stat)
+    if not ranged:
+        return False
+    kind, low, low_pct, high, high_pct = ranged.groups()
+    if low is None and high is None:
+        return False
+    if low is not None and high is not None:
+        if low_pct != high_pct or float(low) >= float(high):
+            return False
+    percent = bool(low_pct or high_pct)
+    if percent and kind == "PR":
+        return False
+    if (low is None and low_pct) or (high is None and high_pct):
+        return False
+    return not percent or all(float(b) <= 100 for b in (low, high) if b is not None)
+
+
+def patch_cloudwatch_extended_statistics() -> None:
+    """PutMetricAlarm accepts every extended statistic, not only percentiles.
+
+    AWS (API_PutMetricAlarm, ``ExtendedStatistic``): valid values include
+    ``p90``, ``tm90``, ``tc90``, ``ts90``, ``wm90``, ``IQM``, ``PR(n:m)``,
+    ``TC(X%:X%)``, ``TM(X%:X%)``, ``TS(X%:X%)`` and ``WM(X%:X%)``, with the
+    grammar of "CloudWatch statistics definitions".  moto 5.2.5 refused every
+    value not starting with ``p`` (InvalidParameterValue).  Values outside
+    that grammar still get moto's refusal.
+    """
+    backend_cls = cw_models.CloudWatchBackend
+    put_metric_alarm = backend_cls.put_metric_alarm
+
+    def put_metric_alarm_with_extended_statistics(
+        self: Any, name: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        stat = kwargs.get("extended_statistic")
+        if stat is None or not is_extended_statistic(stat):
+            return put_metric_alarm(self, name, *args, **kwargs)
+        kwargs["extended_statistic"] = None
+        alarm = put_metric_alarm(self, name, *args, **kwargs)
+        alarm.extended_statistic = stat
+        return alarm
+
+    backend_cls.put_metric_alarm = put_metric_alarm_with_extended_statistics
+
+
 PATCHES = (
     patch_aas_register_scalable_target,
     patch_aas_tagging,
@@ -1287,6 +1353,7 @@ PATCHES = (
     patch_cloudwatch_tags_need_resource,
     patch_cloudwatch_put_metric_alarm_tags,
     patch_cloudwatch_delete_alarms_tags,
+    patch_cloudwatch_extended_statistics,
 )
 
 

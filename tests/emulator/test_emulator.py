@@ -967,6 +967,37 @@ class CloudWatchBehaviour:
         self.assertEqual(alarm["Metrics"], ALARM_METRICS)
         self.assertEqual(self.tags(arn), {"team": "core"})
 
+    def put_stat_alarm(self, name: str, extended_statistic: str) -> None:
+        """Put a single-metric alarm on ``extended_statistic``."""
+        self.cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[{"Name": "QueueName", "Value": "jobs"}],
+            Period=300,
+            ExtendedStatistic=extended_statistic,
+        )
+
+    def test_trimmed_means_and_other_extended_statistics_are_accepted(self) -> None:
+        accepted = ("tm90", "wm98", "tc90", "ts99.5", "IQM", "TM(10%:90%)", "TC(:0.5)")
+        for stat in (*accepted, "PR(100:2000)", "p99"):
+            with self.subTest(stat=stat):
+                name = unique("stat")
+                self.put_stat_alarm(name, stat)
+                (alarm,) = self.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+                self.assertEqual(alarm["ExtendedStatistic"], stat)
+                self.assertNotIn("Statistic", alarm)
+
+    def test_statistics_cloudwatch_does_not_know_are_still_refused(self) -> None:
+        for stat in ("Median", "TM90", "tm101", "PR(10%:20%)", "TM(90%:10%)", "TM(:)"):
+            with self.subTest(stat=stat):
+                with self.assertRaises(ClientError) as caught:
+                    self.put_stat_alarm(unique("stat"), stat)
+                self.assertEqual(error_code(caught), "InvalidParameterValue")
+
     def test_list_tags_of_missing_alarm_is_resource_not_found(self) -> None:
         with self.assertRaises(ClientError) as caught:
             self.cloudwatch.list_tags_for_resource(
