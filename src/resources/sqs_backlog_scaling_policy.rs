@@ -897,7 +897,8 @@ async fn reconcile(
         return out;
     }
     if spec.task_count == TaskCountSource::ContainerInsights
-        && (state.get("task_count_source") != planned.get("task_count_source")
+        && (state.get("policies").elements().is_empty()
+            || state.get("task_count_source") != planned.get("task_count_source")
             || state.get("cluster_name") != planned.get("cluster_name"))
         && !check_container_insights(client, &spec.cluster, diags).await
     {

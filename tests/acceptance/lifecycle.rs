@@ -201,8 +201,28 @@ fn same_name_two_workspaces(tf: &TerraformBin) {
         "{}",
         r.text()
     );
-    assert!(nothing_of(&b, &name));
+    assert!(aws::policies(&b.resource_id()).is_empty());
     assert_eq!(aws::alarms_with_prefix(&name), alarms_before);
+    let alarms = aws::block_on(
+        terraform_provider_queuescale::aws::cloudwatch::find_alarms_by_names(
+            &aws::clients().cloudwatch,
+            &alarms_before,
+        ),
+    )
+    .expect("describe alarms");
+    let first_service = format!("resource/ecs/{}:", a.resource_id());
+    for alarm in &alarms {
+        assert!(
+            alarm
+                .alarm
+                .actions
+                .iter()
+                .all(|x| x.contains(&first_service)),
+            "{} still invokes the first service's policies: {:?}",
+            alarm.alarm.name,
+            alarm.alarm.actions
+        );
+    }
     first.assert_plan_empty();
     first.destroy();
     assert!(nothing_of(&a, &name));
