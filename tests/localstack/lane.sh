@@ -126,6 +126,7 @@ run() {
     rm -rf "$state"
     mkdir -p "$state"
     log="$state/localstack.log"
+    : >"$log"
     echo "==> starting LocalStack $LOCALSTACK_VERSION on 127.0.0.1:$port (log $log)"
     trap stop EXIT
     trap 'exit 130' INT TERM
