@@ -12,6 +12,7 @@ use aws_config::{AppName, BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_types::origin::Origin;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
@@ -131,10 +132,6 @@ async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
             "provider-block",
         ));
     }
-    if let Some(url) = &cfg.endpoints.sts {
-        // STS is used through the shared configuration (credentials check, assume role).
-        loader = loader.endpoint_url(url.clone());
-    }
     let mut sdk = loader.load().await;
     if let Some(role) = &cfg.assume_role {
         let mut b = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
@@ -143,7 +140,7 @@ async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
                     .clone()
                     .unwrap_or_else(|| "terraform-provider-queuescale".into()),
             )
-            .configure(&sdk);
+            .configure(&for_sts(&sdk, cfg));
         if let Some(id) = &role.external_id {
             b = b.external_id(id.clone());
         }
@@ -157,6 +154,20 @@ async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
             .build();
     }
     sdk
+}
+
+/// The shared configuration for STS calls (the credentials check and assume role): with
+/// `endpoints { sts }` as its endpoint, set programmatically so that it wins over
+/// `AWS_ENDPOINT_URL_STS` as the block's other entries win over the environment. The
+/// other services never see it: set on the shared configuration they are built from, it
+/// would send each one without its own entry to STS.
+fn for_sts(sdk: &SdkConfig, cfg: &ProviderConfig) -> SdkConfig {
+    let Some(url) = &cfg.endpoints.sts else {
+        return sdk.clone();
+    };
+    let mut b = sdk.to_builder().endpoint_url(url.clone());
+    b.insert_origin("endpoint_url", Origin::shared_config());
+    b.build()
 }
 
 /// Builds the clients and, unless skipped, checks the credentials with one STS
@@ -232,7 +243,7 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             tried: tried.clone(),
             cause: error_chain(&e),
         })?;
-    let sts = aws_sdk_sts::Client::new(sdk);
+    let sts = aws_sdk_sts::Client::new(&for_sts(sdk, cfg));
     match sts.get_caller_identity().send().await {
         Ok(who) => {
             tracing::info!(

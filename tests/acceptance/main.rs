@@ -7,9 +7,13 @@
 //! `QUEUESCALE_ACC_KEEP=1` keeps work dirs and Terraform trace logs of failing trials.
 //! `QUEUESCALE_ACC_ENDPOINT=URL` (or `aws`) runs against an external endpoint instead of
 //! the embedded emulator, sweeping leftovers named `qsacc-…` first;
-//! `QUEUESCALE_SWEEP_ONLY=1` only sweeps.
+//! `QUEUESCALE_ACC_LOCALSTACK=URL` sends SQS, CloudWatch and STS there and ECS and
+//! Application Auto Scaling to the embedded emulator (`make test-localstack`);
+//! `QUEUESCALE_SWEEP_ONLY=1` only sweeps. `QUEUESCALE_ACC_CASES=a,b` runs only the
+//! scenarios with these exact names (a name that matches none fails the run).
 
 mod backlog_policy;
+mod cloudwatch_raw;
 mod data_source;
 mod examples;
 mod install;
@@ -33,7 +37,33 @@ fn cases() -> Vec<Case> {
     all.extend(step_policy::cases());
     all.extend(provider_config::cases());
     all.extend(lifecycle::cases());
+    all.extend(cloudwatch_raw::cases());
     all
+}
+
+/// The scenarios `QUEUESCALE_ACC_CASES` names, or all of them.
+fn chosen_cases() -> Result<Vec<Case>, String> {
+    let all = cases();
+    let Some(list) = std::env::var("QUEUESCALE_ACC_CASES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(all);
+    };
+    let names: Vec<&str> = list.split(',').map(str::trim).collect();
+    let unknown: Vec<&&str> = names
+        .iter()
+        .filter(|n| !all.iter().any(|c| c.name == **n))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "QUEUESCALE_ACC_CASES names scenarios that do not exist: {unknown:?}"
+        ));
+    }
+    Ok(all
+        .into_iter()
+        .filter(|c| names.contains(&c.name))
+        .collect())
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,7 +73,14 @@ fn main() -> std::process::ExitCode {
         scratch: env!("CARGO_TARGET_TMPDIR").into(),
     });
     let enabled = std::env::var("TF_ACC").is_ok_and(|v| !v.is_empty() && v != "0");
-    let external = std::env::var("QUEUESCALE_ACC_ENDPOINT").is_ok_and(|v| !v.is_empty());
+    let external = support::emulator::external_requested();
+    let chosen = match chosen_cases() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     if std::env::var_os("QUEUESCALE_SWEEP_ONLY").is_some() {
         eprintln!(
             "sweeper: deleted {} leftover objects",
@@ -69,7 +106,7 @@ fn main() -> std::process::ExitCode {
         vec![None]
     };
     let mut trials = Vec::new();
-    for case in cases() {
+    for case in chosen {
         if case.one_trial && enabled && !(case.embedded_only && external) {
             let all: Vec<TerraformBin> = versions
                 .iter()

@@ -16,6 +16,10 @@ pub fn cases() -> Vec<Case> {
         )
         .embedded_only(),
         Case::new(
+            "provider_endpoints_sts_alone_moves_only_sts",
+            sts_endpoint_alone,
+        ),
+        Case::new(
             "provider_rejected_credentials_are_named_without_secrets",
             rejected_credentials,
         )
@@ -62,6 +66,54 @@ fn endpoints_block(tf: &TerraformBin) {
     ws.apply();
     assert!(aws::scalable_target(&f.resource_id()).is_some());
     ws.destroy();
+}
+
+/// `endpoints { sts }` alone moves STS and nothing else: the other services keep the
+/// endpoint the environment gives them.
+fn sts_endpoint_alone(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("pc-sts"), false);
+    let ws = aws_workspace(tf, "pc-sts");
+    // Nothing listens on port 9: a call sent there fails at once.
+    let provider = |checks: &str| {
+        format!(
+            "{}provider \"queuescale\" {{\n  max_retries = 0\n{checks}  endpoints {{\n    \
+             sts = \"http://127.0.0.1:9\"\n  }}\n}}\n{}",
+            required_providers(),
+            target("svc", &f, "")
+        )
+    };
+
+    // The credentials check is an STS call: it goes to the sts endpoint.
+    ws.write_config(&provider(""));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr.contains("AWS rejected the credentials")
+            && r.stderr.contains("Connection refused"),
+        "the STS call went to the sts endpoint:\n{}",
+        r.text()
+    );
+
+    // So is assuming a role.
+    ws.write_config(&provider(
+        "  skip_credentials_validation = true\n  assume_role {\n    \
+         role_arn = \"arn:aws:iam::123456789012:role/qsacc-sts\"\n  }\n",
+    ));
+    let r = ws.apply_fails();
+    assert!(
+        r.stderr.contains("Connection refused"),
+        "AssumeRole went to the sts endpoint:\n{}",
+        r.text()
+    );
+
+    // Without STS calls, every other service still reaches the backend.
+    ws.write_config(&provider("  skip_credentials_validation = true\n"));
+    ws.apply();
+    assert!(aws::scalable_target(&f.resource_id()).is_some());
+    ws.assert_plan_empty();
+    ws.destroy();
+    assert!(aws::scalable_target(&f.resource_id()).is_none());
 }
 
 fn rejected_credentials(tf: &TerraformBin) {

@@ -11,7 +11,7 @@ use aws_credential_types::Credentials;
 use terraform_provider_queuescale::aws as qs;
 use terraform_provider_queuescale::scaling::model::service_resource_id;
 
-use super::emulator::{Backend, backend};
+use super::emulator::{Backend, SERVICES, backend};
 
 /// Prefix of every name a test creates (the sweeper deletes what carries it).
 pub const PREFIX: &str = "qsacc-";
@@ -53,6 +53,16 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
 }
 
+/// The access key id tests use against a local backend. In the split mode it is 12 digits:
+/// LocalStack takes such a key as the account id, which then agrees with the emulator's
+/// account (123456789012), so the alarm actions' policy ARNs belong to the alarms' account.
+pub fn local_access_key() -> &'static str {
+    match backend() {
+        Backend::Split { .. } => "123456789012",
+        _ => "testing",
+    }
+}
+
 /// Shared clients.
 pub fn clients() -> &'static Clients {
     static CLIENTS: OnceLock<Clients> = OnceLock::new();
@@ -60,50 +70,70 @@ pub fn clients() -> &'static Clients {
         let backend = backend();
         let sdk = block_on(async {
             let mut loader = aws_config::defaults(BehaviorVersion::latest());
-            if let Backend::Embedded(url) = backend {
+            if backend.is_local() {
                 loader = loader
                     .region(Region::new(REGION))
-                    .endpoint_url(url)
                     .credentials_provider(Credentials::new(
-                        "testing", "testing", None, None, "tests",
+                        local_access_key(),
+                        "testing",
+                        None,
+                        None,
+                        "tests",
                     ));
-            } else if let Some(url) = backend.endpoint() {
-                loader = loader.endpoint_url(url);
             }
             loader.load().await
         });
+        let endpoint = |service| backend.endpoint_of(service).map(str::to_owned);
+        let mut aas = aws_sdk_applicationautoscaling::config::Builder::from(&sdk);
+        aas.set_endpoint_url(endpoint("APPLICATION_AUTO_SCALING"));
+        let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&sdk);
+        cloudwatch.set_endpoint_url(endpoint("CLOUDWATCH"));
+        let mut ecs = aws_sdk_ecs::config::Builder::from(&sdk);
+        ecs.set_endpoint_url(endpoint("ECS"));
+        let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
+        sqs.set_endpoint_url(endpoint("SQS"));
         Clients {
-            aas: aws_sdk_applicationautoscaling::Client::new(&sdk),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
-            ecs: aws_sdk_ecs::Client::new(&sdk),
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            aas: aws_sdk_applicationautoscaling::Client::from_conf(aas.build()),
+            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
+            ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
         }
     })
 }
 
-/// Environment for Terraform (and so the provider) to reach the backend. Against the
-/// emulator: fixed test credentials, no shared files, no instance metadata.
+/// Environment for Terraform (and so the provider) to reach the backend. Against a local
+/// backend: fixed test credentials, no shared files, no instance metadata.
 pub fn terraform_env() -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    match backend() {
-        Backend::Embedded(url) => {
-            for (k, v) in [
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-                ("AWS_REGION", REGION),
-                ("AWS_ENDPOINT_URL", url.as_str()),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                ("AWS_CONFIG_FILE", "/nonexistent/queuescale-tests/config"),
-                (
-                    "AWS_SHARED_CREDENTIALS_FILE",
-                    "/nonexistent/queuescale-tests/credentials",
-                ),
-            ] {
-                env.push((k.to_owned(), v.to_owned()));
+    let mut env: Vec<(String, String)> = Vec::new();
+    let backend = backend();
+    if backend.is_local() {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", local_access_key()),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", REGION),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/nonexistent/queuescale-tests/config"),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/queuescale-tests/credentials",
+            ),
+        ] {
+            env.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    match backend {
+        Backend::Split { .. } => {
+            for service in SERVICES {
+                if let Some(url) = backend.endpoint_of(service) {
+                    env.push((format!("AWS_ENDPOINT_URL_{service}"), url.to_owned()));
+                }
             }
         }
-        Backend::External(Some(url)) => env.push(("AWS_ENDPOINT_URL".into(), url.clone())),
-        Backend::External(None) => {}
+        other => {
+            if let Some(url) = other.endpoint() {
+                env.push(("AWS_ENDPOINT_URL".into(), url.to_owned()));
+            }
+        }
     }
     env
 }

@@ -1,8 +1,10 @@
 //! The AWS endpoint acceptance tests run against: the embedded moto emulator (started once
 //! per test process, stopped when the process ends — it exits when our end of its stdin
-//! pipe closes, also on panic or kill), or an external endpoint chosen with
+//! pipe closes, also on panic or kill), an external endpoint chosen with
 //! `QUEUESCALE_ACC_ENDPOINT` (a URL such as LocalStack Pro's, or `aws` for real AWS with
-//! the ambient credentials).
+//! the ambient credentials), or the split mode `QUEUESCALE_ACC_LOCALSTACK=URL`: SQS,
+//! CloudWatch and STS at that URL (LocalStack's community edition), ECS and Application
+//! Auto Scaling, which it does not serve, on the embedded emulator.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -14,6 +16,19 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
+/// The services the provider calls, by the suffix of their `AWS_ENDPOINT_URL_<SERVICE>`
+/// variable.
+pub const SERVICES: [&str; 5] = [
+    "APPLICATION_AUTO_SCALING",
+    "CLOUDWATCH",
+    "ECS",
+    "SQS",
+    "STS",
+];
+
+/// The services the split mode sends to LocalStack: the ones its community edition serves.
+pub const LOCALSTACK_SERVICES: [&str; 3] = ["CLOUDWATCH", "SQS", "STS"];
+
 /// Where AWS calls go.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -21,15 +36,45 @@ pub enum Backend {
     Embedded(String),
     /// An external endpoint (None: AWS itself).
     External(Option<String>),
+    /// [`LOCALSTACK_SERVICES`] at `localstack`, the other services on the embedded
+    /// emulator at `emulator`.
+    Split {
+        /// LocalStack's URL.
+        localstack: String,
+        /// The embedded emulator's URL.
+        emulator: String,
+    },
 }
 
 impl Backend {
-    /// The endpoint URL, if not real AWS.
+    /// The one endpoint URL every service uses (None for AWS itself and the split mode).
     pub fn endpoint(&self) -> Option<&str> {
         match self {
             Backend::Embedded(u) => Some(u),
             Backend::External(u) => u.as_deref(),
+            Backend::Split { .. } => None,
         }
+    }
+
+    /// The endpoint URL of one of [`SERVICES`] (None: AWS itself).
+    pub fn endpoint_of(&self, service: &str) -> Option<&str> {
+        match self {
+            Backend::Split {
+                localstack,
+                emulator,
+            } => Some(if LOCALSTACK_SERVICES.contains(&service) {
+                localstack
+            } else {
+                emulator
+            }),
+            other => other.endpoint(),
+        }
+    }
+
+    /// Whether the emulator runs in this process and answers every call, i.e. tests run
+    /// on the machine only, with fixed test credentials.
+    pub fn is_local(&self) -> bool {
+        !matches!(self, Backend::External(_))
     }
 
     /// Whether this is the embedded emulator (fault injection available).
@@ -63,11 +108,36 @@ pub fn use_backend(b: Backend) {
     let _ = BACKEND.set(b);
 }
 
-/// The backend, started on first use (by default from `QUEUESCALE_ACC_ENDPOINT`). A
-/// missing or broken emulator panics: acceptance tests must fail loudly, never skip.
+/// A non-empty environment variable.
+fn setting(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether the environment asks for anything but the embedded emulator alone
+/// (`QUEUESCALE_ACC_ENDPOINT` or `QUEUESCALE_ACC_LOCALSTACK`), without starting it.
+pub fn external_requested() -> bool {
+    setting("QUEUESCALE_ACC_ENDPOINT").is_some() || setting("QUEUESCALE_ACC_LOCALSTACK").is_some()
+}
+
+/// The backend, started on first use (by default from `QUEUESCALE_ACC_LOCALSTACK` or
+/// `QUEUESCALE_ACC_ENDPOINT`). A missing or broken emulator panics: acceptance tests must
+/// fail loudly, never skip.
 pub fn backend() -> &'static Backend {
     BACKEND.get_or_init(|| {
-        backend_from_setting(std::env::var("QUEUESCALE_ACC_ENDPOINT").ok().as_deref())
+        let endpoint = setting("QUEUESCALE_ACC_ENDPOINT");
+        match setting("QUEUESCALE_ACC_LOCALSTACK") {
+            Some(localstack) => {
+                assert!(
+                    endpoint.is_none(),
+                    "QUEUESCALE_ACC_LOCALSTACK and QUEUESCALE_ACC_ENDPOINT are both set: choose one"
+                );
+                Backend::Split {
+                    localstack,
+                    emulator: start_embedded(),
+                }
+            }
+            None => backend_from_setting(endpoint.as_deref()),
+        }
     })
 }
 
