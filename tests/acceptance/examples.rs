@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::aws::{self, ServiceFixture};
-use crate::support::terraform::{TerraformBin, Workspace, required_providers};
+use crate::support::terraform::{TerraformBin, Workspace};
 use crate::support::{Case, aws_workspace};
 
 pub fn cases() -> Vec<Case> {
@@ -89,9 +89,11 @@ fn apply_all(tf: &TerraformBin) {
                 std::fs::write(ws.dir.join(path.file_name().expect("name")), text).expect("copy");
             }
         }
-        if !has_terraform_block {
-            std::fs::write(ws.dir.join("versions.tf"), required_providers()).expect("versions.tf");
-        }
+        // Each example validates on its own: it names the provider's source itself.
+        assert!(
+            has_terraform_block,
+            "{label}: the example has no required_providers block"
+        );
         ws.init();
         ws.apply();
         ws.assert_plan_empty();

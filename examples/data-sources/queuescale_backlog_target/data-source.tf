@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    queuescale = {
+      source = "queuescale/queuescale"
+    }
+  }
+}
+
 # How many waiting messages one task can carry when a message may wait 10 s and
 # takes 0.1 s to process, with each task working on 4 messages at a time.
 data "queuescale_backlog_target" "jobs" {

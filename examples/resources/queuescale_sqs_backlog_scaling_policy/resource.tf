@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    queuescale = {
+      source = "queuescale/queuescale"
+    }
+  }
+}
+
 # Scale the "worker" service of cluster "main" on the backlog of queue "jobs":
 # up to 50 tasks while messages wait, none at all once the queue has been idle.
 resource "queuescale_sqs_backlog_scaling_policy" "worker" {

@@ -1,3 +1,11 @@
+terraform {
+  required_providers {
+    queuescale = {
+      source = "queuescale/queuescale"
+    }
+  }
+}
+
 resource "queuescale_scalable_target" "worker" {
   cluster_name = "main"
   service_name = "worker"
