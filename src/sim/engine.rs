@@ -14,6 +14,7 @@ use super::cloudwatch::{
 };
 use super::report::{Histogram, Minute, Report, ScalingEvent, Summary};
 use super::trace::Trace;
+use crate::scaling::backlog_policy::Compiled;
 use crate::scaling::model::{
     Alarm, Comparison, MissingData, Policy, PolicyKind, StepPolicy, Target,
 };
@@ -28,6 +29,18 @@ pub struct Objects {
     /// The alarms that trigger the step policies. An alarm acts on the policy of the same
     /// name (how both resources name them), or on the policy whose ARN its actions hold.
     pub alarms: Vec<Alarm>,
+}
+
+impl Objects {
+    /// The objects of a compiled `queuescale_sqs_backlog_scaling_policy`, with its owned
+    /// target or, when it attaches to one managed elsewhere, `attached`.
+    pub fn from_backlog(compiled: &Compiled, attached: Option<Target>) -> Option<Objects> {
+        Some(Objects {
+            target: compiled.target.clone().or(attached)?,
+            policies: compiled.policies.iter().map(|(_, p)| p.clone()).collect(),
+            alarms: compiled.alarms.iter().map(|(_, a)| a.clone()).collect(),
+        })
+    }
 }
 
 /// How long a task takes per message.
@@ -161,7 +174,8 @@ impl Scenario {
 
 #[derive(Debug, Clone, Copy)]
 struct Msg {
-    sent: u32,
+    /// When it was sent; the messages of one second are spread evenly across it.
+    sent: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -484,8 +498,10 @@ impl Sim<'_> {
             }
             self.arrived += u64::from(arrivals);
             self.minute_arrived += arrivals;
-            for _ in 0..arrivals {
-                let m = Msg { sent: t };
+            for j in 0..arrivals {
+                let m = Msg {
+                    sent: f64::from(t) + (f64::from(j) + 0.5) / f64::from(arrivals),
+                };
                 if self.sc.sqs.delay_seconds > 0 {
                     self.delayed.push_back((t + self.sc.sqs.delay_seconds, m));
                 } else {
@@ -530,7 +546,7 @@ impl Sim<'_> {
                     task.free_at = h.done;
                     self.processed += 1;
                     self.minute_processed += 1;
-                    self.waits.add(h.start - f64::from(h.msg.sent));
+                    self.waits.add(h.start - h.msg.sent);
                     self.busy_seconds += h.done - h.start.max(f64::from(t));
                     if protect && self.tasks.len() > self.desired.max(0) as usize {
                         // Protection cleared while the service is above its desired count.
@@ -539,13 +555,14 @@ impl Sim<'_> {
                     }
                     continue;
                 }
-                let start = task.free_at.max(f64::from(t));
+                let Some(&msg) = self.visible.front() else {
+                    break;
+                };
+                let start = task.free_at.max(f64::from(t)).max(msg.sent);
                 if start >= end {
                     break;
                 }
-                let Some(msg) = self.visible.pop_front() else {
-                    break;
-                };
+                self.visible.pop_front();
                 let done = start + self.sc.ecs.processing.sample(&mut self.rng);
                 self.tasks[i].holding = Some(Held { msg, start, done });
             }
@@ -656,7 +673,10 @@ impl Sim<'_> {
                 );
             }
         }
-        let oldest = self.visible.front().map_or(0, |m| end - m.sent);
+        let oldest = self
+            .visible
+            .front()
+            .map_or(0, |m| (f64::from(end) - m.sent).ceil() as u32);
         self.timeline.push(Minute {
             minute: k,
             desired: self.desired,

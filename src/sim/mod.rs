@@ -12,6 +12,8 @@ mod cloudwatch;
 mod engine;
 pub mod math;
 mod report;
+#[cfg(test)]
+mod tests;
 pub mod trace;
 
 pub use cloudwatch::{AlarmState, Names};
