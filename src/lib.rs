@@ -15,4 +15,5 @@ pub mod provider;
 pub mod resources;
 pub mod scaling;
 pub mod sim;
+pub mod simulate;
 pub mod tfplugin;
