@@ -747,7 +747,7 @@ impl Sim<'_> {
                     if asked > current {
                         let from_base =
                             autoscaling::adjusted(kind, cd.base(now, current), adj, mam);
-                        Some((from_base, p))
+                        (from_base > current).then_some((from_base, p))
                     } else if asked < current && cd.may_scale_in(now) {
                         Some((asked, p))
                     } else {
@@ -763,10 +763,10 @@ impl Sim<'_> {
                     };
                     let cd = &self.policies[p].cooldown;
                     if matches!(a.action, Action::TrackHigh(_)) {
-                        Some((
-                            autoscaling::tracking_out(cd.base(now, current), metric, target),
-                            p,
-                        ))
+                        let asked =
+                            autoscaling::tracking_out(cd.base(now, current), metric, target);
+                        // The high alarm only ever adds capacity.
+                        (asked > current).then_some((asked, p))
                     } else if cd.may_scale_in(now) {
                         Some((autoscaling::tracking_in(current, metric, target), p))
                     } else {
