@@ -3,7 +3,8 @@
 //!
 //! Layers, top to bottom: [`plugin`] (go-plugin transport), [`tfplugin`] (protocol SDK),
 //! [`provider`] with [`resources`], [`data_sources`] and [`functions`], then [`scaling`]
-//! (pure domain logic) and `aws` (API access).
+//! (pure domain logic), [`sim`] (the simulator of the compiled objects) and `aws` (API
+//! access).
 
 pub mod aws;
 pub mod data_sources;
@@ -13,4 +14,6 @@ pub mod plugin;
 pub mod provider;
 pub mod resources;
 pub mod scaling;
+pub mod sim;
+pub mod simulate;
 pub mod tfplugin;

@@ -35,6 +35,23 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Simulate a policy on a trace of messages: the objects `terraform plan` shows for the
+    /// policy's arguments, run against a model of SQS, ECS, CloudWatch and Application
+    /// Auto Scaling.
+    Simulate(Box<terraform_provider_queuescale::simulate::SimulateArgs>),
+}
+
+fn simulate(args: &terraform_provider_queuescale::simulate::SimulateArgs) -> ExitCode {
+    match terraform_provider_queuescale::simulate::run(args) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("terraform-provider-queuescale simulate: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn docs(examples: &std::path::Path, out: &std::path::Path, check: bool) -> ExitCode {
@@ -63,13 +80,14 @@ fn docs(examples: &std::path::Path, out: &std::path::Path, check: bool) -> ExitC
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Docs {
-        examples,
-        out,
-        check,
-    }) = &cli.command
-    {
-        return docs(examples, out, *check);
+    match &cli.command {
+        Some(Command::Docs {
+            examples,
+            out,
+            check,
+        }) => return docs(examples, out, *check),
+        Some(Command::Simulate(args)) => return simulate(args),
+        None => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,334 @@
+//! Scenarios on the objects `scaling::backlog_policy::compile` makes today: properties
+//! every run must keep, the source document's numbers, and the holes the hardening issue
+//! lists, shown as they are (the `…_today` tests assert the current, wrong behaviour;
+//! the hardening work flips them).
+
+use proptest::prelude::*;
+
+use super::trace::Trace;
+use super::*;
+use crate::scaling::backlog_policy::{BacklogSpec, BacklogTarget, TaskCountSource, compile};
+
+fn spec() -> BacklogSpec {
+    BacklogSpec {
+        name: "worker".into(),
+        queue_name: "jobs".into(),
+        cluster: "main".into(),
+        service: "worker".into(),
+        owned_capacity: Some((0, 50)),
+        target: BacklogTarget::Latency {
+            latency: 10.0,
+            processing: 0.1,
+        },
+        include_in_flight: true,
+        include_delayed: false,
+        scale_out_cooldown: 60,
+        scale_in_cooldown: 300,
+        disable_scale_in: false,
+        wake_threshold: 1.0,
+        wake_tasks: 1,
+        idle_minutes: 15,
+        task_count: TaskCountSource::CpuSampleCount,
+    }
+}
+
+fn names(s: &BacklogSpec) -> Names {
+    Names {
+        queue: s.queue_name.clone(),
+        cluster: s.cluster.clone(),
+        service: s.service.clone(),
+    }
+}
+
+fn objects(s: &BacklogSpec) -> Objects {
+    Objects::from_backlog(&compile(s), None).expect("owned target")
+}
+
+fn scenario(s: &BacklogSpec, pairs: Vec<(u32, u32)>, duration: u32) -> Scenario {
+    let mut sc = Scenario::new(names(s), Trace::new(pairs, duration));
+    sc.duration = duration;
+    sc
+}
+
+fn simulate(s: &BacklogSpec, sc: &Scenario) -> Report {
+    let r = run(&objects(s), sc).expect("runs");
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    r
+}
+
+fn assert_conserved(r: &Report) {
+    let s = &r.summary;
+    assert_eq!(
+        s.messages_arrived,
+        s.messages_processed + s.messages_still_queued,
+        "every message arrives once and is processed or still queued"
+    );
+}
+
+/// Source document 002: 1500 messages visible on 10 tasks with a target of 100 per task is
+/// 150 per task; after the high alarm's 3 one-minute datapoints, AAS sets 15 tasks.
+#[test]
+fn seed_002_1500_visible_on_10_tasks_scale_to_15_after_three_minutes() {
+    let s = spec();
+    let mut sc = scenario(&s, vec![(0, 1500)], 600);
+    sc.initial_tasks = Some(10);
+    // Slow messages keep the backlog at 1500 (10 in flight, 1490 visible).
+    sc.ecs.processing = Processing::Fixed(3600.0);
+    sc.ecs.start_latency = (20, 20);
+    let r = simulate(&s, &sc);
+    let first = &r.events[0];
+    assert_eq!((first.from, first.to), (10, 15), "{:?}", r.events);
+    assert_eq!(first.policy, "worker-backlog-per-task");
+    // Minutes 0, 1 and 2 are published 20 s after they end; the evaluation at 3:30 is the
+    // first with three datapoints.
+    assert_eq!(first.second, 210);
+    assert_eq!(r.timeline[3].visible + r.timeline[3].in_flight, 1500);
+    assert_eq!(r.timeline[4].running, 15);
+    assert!(
+        r.events.iter().all(|e| e.to == 15),
+        "15 × 100 per task holds the backlog at the target: {:?}",
+        r.events
+    );
+}
+
+#[test]
+fn a_burst_at_zero_tasks_wakes_scales_out_drains_and_returns_to_zero() {
+    let s = spec();
+    let mut sc = scenario(&s, vec![(10, 1500)], 2 * 3600);
+    sc.ecs.processing = Processing::Fixed(2.0);
+    let r = simulate(&s, &sc);
+    assert_conserved(&r);
+    let sum = &r.summary;
+    assert_eq!(sum.messages_processed, 1500);
+    assert_eq!(sum.wakes, 1);
+    assert!(sum.peak_tasks > 1, "target tracking adds tasks: {sum:?}");
+    assert_eq!(r.events[0].policy, "worker-wake-from-zero");
+    let last = r.events.last().expect("events");
+    assert_eq!((last.policy.as_str(), last.to), ("worker-drain-to-zero", 0));
+    assert_eq!(r.timeline.last().map(|m| m.running), Some(0));
+    assert_eq!(sum.busy_tasks_stopped, 0);
+}
+
+/// With metrics on time, the first message at zero tasks has a running task within
+/// three minutes (task start 60 s).
+#[test]
+fn a_message_at_zero_tasks_has_a_running_task_within_three_minutes() {
+    let s = spec();
+    let pairs: Vec<(u32, u32)> = (0..10).map(|i| (600 + i * 3600 + i * 7, 1)).collect();
+    let mut sc = scenario(&s, pairs, 11 * 3600);
+    sc.ecs.start_latency = (60, 60);
+    let r = simulate(&s, &sc);
+    assert_conserved(&r);
+    assert_eq!(r.summary.wakes, 10);
+    let max = r.summary.wake_latency_max_seconds.expect("wakes");
+    assert!(max <= 180, "{max} s");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Whatever arrives and however the service behaves: every message is processed or
+    /// still queued at the end, and the desired count stays within the target's range.
+    #[test]
+    fn messages_are_conserved_and_capacity_stays_in_range(
+        bursts in proptest::collection::vec((0u32..7000, 1u32..400), 0..12),
+        seed in any::<u64>(),
+        protect in any::<bool>(),
+        processing in 0.05f64..30.0,
+        min in 0i32..3,
+        extra in 1i32..12,
+        lag in 0u32..200,
+    ) {
+        let mut s = spec();
+        s.owned_capacity = Some((min, min + extra));
+        let mut sc = scenario(&s, bursts, 7200);
+        sc.seed = seed;
+        sc.ecs.protect_while_busy = protect;
+        sc.ecs.processing = Processing::Exponential(processing);
+        sc.ecs.cpu_metric_delay = Some(20 + lag);
+        let r = simulate(&s, &sc);
+        assert_conserved(&r);
+        for m in &r.timeline {
+            prop_assert!((min..=min + extra).contains(&m.desired), "{m:?}");
+            prop_assert!(m.running as i32 <= min + extra, "{m:?}");
+        }
+        for e in &r.events {
+            prop_assert!((min..=min + extra).contains(&e.to), "{e:?}");
+        }
+        prop_assert!(r.summary.peak_tasks as i32 <= min + extra);
+        if protect {
+            prop_assert_eq!(r.summary.busy_tasks_stopped, 0);
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let s = spec();
+    let mut sc = scenario(&s, vec![(5, 300), (900, 40), (2000, 800)], 3 * 3600);
+    sc.ecs.processing = Processing::Exponential(3.0);
+    let a = simulate(&s, &sc);
+    let b = simulate(&s, &sc);
+    assert_eq!(a, b);
+    sc.seed = 7;
+    assert_ne!(simulate(&s, &sc).timeline, a.timeline);
+}
+
+/// A busy service: 15 tasks, more work than they finish, so messages are always visible.
+fn busy_service(s: &BacklogSpec, cpu_delay: Option<u32>) -> Scenario {
+    let pairs: Vec<(u32, u32)> = (0..1800).map(|t| (t, 20)).collect();
+    let mut sc = scenario(s, pairs, 1800);
+    sc.initial_tasks = Some(15);
+    sc.ecs.processing = Processing::Fixed(1.0);
+    sc.ecs.cpu_metric_delay = cpu_delay;
+    sc
+}
+
+fn wake_cuts(r: &Report) -> Vec<&ScalingEvent> {
+    r.events
+        .iter()
+        .filter(|e| e.policy == "worker-wake-from-zero" && e.to < e.from)
+        .collect()
+}
+
+/// Control: with ECS metrics as timely as SQS's, the wake path leaves a busy service
+/// alone.
+#[test]
+fn wake_leaves_a_busy_service_alone_when_ecs_metrics_are_on_time() {
+    let s = spec();
+    let r = simulate(&s, &busy_service(&s, Some(20)));
+    assert!(wake_cuts(&r).is_empty(), "{:?}", r.events);
+    assert!(
+        r.timeline.iter().skip(2).all(|m| m.desired >= 15),
+        "{:?}",
+        r.events
+    );
+}
+
+/// Hardening issue, hole 1: `FILL(tasks, 0)` fills the newest minute, which the ECS
+/// metric has not reached when it lags SQS's, with 0 tasks; the wake alarm fires and
+/// `ExactCapacity = wake_tasks` cuts 15 busy tasks to 1. Asserts today's behaviour; the
+/// hardening work flips it.
+#[test]
+fn wake_cuts_a_busy_service_when_ecs_metrics_lag_sqs_today() {
+    let s = spec();
+    for lag_minutes in 1..=3 {
+        let r = simulate(&s, &busy_service(&s, Some(20 + 60 * lag_minutes)));
+        let cuts = wake_cuts(&r);
+        assert!(!cuts.is_empty(), "lag {lag_minutes} min: {:?}", r.events);
+        assert!(
+            cuts.iter().any(|e| e.from >= 15 && e.to == 1),
+            "lag {lag_minutes} min: {cuts:?}"
+        );
+    }
+}
+
+/// Hardening issue, hole 1, without a CPU metric (EC2 with `ECS_DISABLE_METRICS`): the
+/// wake alarm sees 0 tasks forever and target tracking never has data, so the service is
+/// pinned at `wake_tasks` whatever the backlog. Asserts today's behaviour.
+#[test]
+fn wake_pins_a_service_without_cpu_metrics_at_wake_tasks_today() {
+    let s = spec();
+    let mut sc = busy_service(&s, None);
+    sc.initial_tasks = Some(0);
+    let r = simulate(&s, &sc);
+    let max_desired = r.timeline.iter().map(|m| m.desired).max();
+    let max_visible = r.timeline.iter().map(|m| m.visible).max().unwrap_or(0);
+    assert_eq!(max_desired, Some(1), "{:?}", r.events);
+    assert!(max_visible > 10_000, "{max_visible}");
+}
+
+/// An idle service with one task; a long message arrives in the minute CloudWatch has
+/// not published yet, just before the drain alarm's 15th idle minute is evaluated.
+fn drain_race(s: &BacklogSpec, protect: bool) -> Report {
+    let mut sc = scenario(s, vec![(905, 1)], 3600);
+    sc.initial_tasks = Some(1);
+    sc.ecs.processing = Processing::Fixed(120.0);
+    sc.ecs.protect_while_busy = protect;
+    let r = simulate(s, &sc);
+    assert_conserved(&r);
+    assert_eq!(r.summary.messages_processed, 1);
+    r
+}
+
+/// Hardening issue, hole 2: the drain alarm decides on the 15 newest published minutes,
+/// all empty, while the message received at 15:05 is in flight; `ExactCapacity = 0`
+/// stops the busy task and the message comes back after the visibility timeout. Asserts
+/// today's behaviour without task protection.
+#[test]
+fn drain_stops_a_busy_task_on_the_unpublished_minute_today() {
+    let r = drain_race(&spec(), false);
+    let drain = r
+        .events
+        .iter()
+        .find(|e| e.policy == "worker-drain-to-zero")
+        .expect("the drain fires");
+    assert_eq!((drain.second, drain.from, drain.to), (930, 1, 0));
+    assert_eq!(r.summary.busy_tasks_stopped, 1);
+    assert_eq!(r.summary.messages_redelivered, 1);
+}
+
+/// The same race with the busy-worker pattern (task scale-in protection while a message
+/// is held): ECS keeps the task until it has finished, then stops it.
+#[test]
+fn drain_with_task_protection_stops_no_busy_task() {
+    let r = drain_race(&spec(), true);
+    assert_eq!(r.summary.busy_tasks_stopped, 0);
+    assert_eq!(r.summary.messages_redelivered, 0);
+    assert_eq!(r.summary.wait_max_seconds, 0.0);
+    assert_eq!(
+        r.timeline[17].running, 0,
+        "stopped once the message is done"
+    );
+}
+
+/// Hardening issue, hole 3: after six idle hours SQS stops publishing; the first message's
+/// datapoints are 15 minutes late and nothing polls at 0 tasks, so the wake takes more
+/// than 15 minutes. A keep-alive call every few hours keeps it at about two.
+#[test]
+fn wake_after_a_long_idle_waits_for_late_sqs_metrics_today() {
+    let s = spec();
+    let mut sc = scenario(&s, vec![(7 * 3600, 1)], 8 * 3600);
+    sc.ecs.start_latency = (60, 60);
+    let r = simulate(&s, &sc);
+    let late = r.summary.wake_latency_max_seconds.expect("woke");
+    assert!(late >= 15 * 60, "{late} s");
+    sc.sqs.keep_active_every = Some(3 * 3600);
+    let r = simulate(&s, &sc);
+    let kept = r.summary.wake_latency_max_seconds.expect("woke");
+    assert!(kept <= 180, "{kept} s");
+}
+
+#[test]
+fn a_policy_reading_a_metric_nobody_publishes_is_warned_about() {
+    let s = spec();
+    let mut other = names(&s);
+    other.queue = "other".into();
+    let sc = Scenario::new(other, Trace::new(vec![(0, 1)], 600));
+    let r = run(&objects(&s), &sc).expect("runs");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("ApproximateNumberOfMessagesVisible")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn a_bad_expression_names_its_alarm_query_and_position() {
+    let s = spec();
+    let mut o = objects(&s);
+    let crate::scaling::model::AlarmMetric::Math(q) = &mut o.alarms[0].metric else {
+        panic!("math alarm")
+    };
+    let last = q.last_mut().expect("queries");
+    last.source = crate::scaling::model::QuerySource::Expression("IF(tasks ==, 1)".into());
+    let e = run(&o, &scenario(&s, vec![], 60)).expect_err("fails");
+    let SimError::Parse { owner, id, error } = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(owner, "worker-wake-from-zero");
+    assert_eq!(id, "waiting_at_zero_tasks");
+    assert_eq!(error.pos, 11);
+}

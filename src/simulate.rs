@@ -1,0 +1,648 @@
+//! The `simulate` command: a policy's arguments (JSON with the resource's attribute
+//! names) are planned by the resource itself — its schema defaults, its validation, its
+//! compiler — and the objects the plan holds are run by [`crate::sim`] on a trace.
+//!
+//! A thin shell: it reads the files it is given and formats the result; everything it
+//! simulates is what `terraform plan` shows for the same arguments.
+
+use std::path::PathBuf;
+
+use crate::resources::sqs_backlog_scaling_policy::SqsBacklogScalingPolicy;
+use crate::resources::step_scaling_policy::StepScalingPolicy;
+use crate::scaling::model::{
+    Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, Policy,
+    PolicyKind, QuerySource, StepPolicy, Suspension, Target, TargetTrackingPolicy,
+    parse_service_resource_id, service_resource_id,
+};
+use crate::scaling::steps::{AdjustmentType, AggregationType, StepAdjustment};
+use crate::sim::trace::{self, Trace};
+use crate::sim::{self, Names, Objects, Processing, Scenario};
+use crate::tfplugin::json::{self, UnknownAttributes};
+use crate::tfplugin::{Diagnostics, PlannedChange, Resource, Severity, Value, plan};
+
+/// The arguments of `simulate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SimulateArgs {
+    /// The policy: a JSON object with the arguments of `queuescale_sqs_backlog_scaling_policy`
+    /// or `queuescale_step_scaling_policy` (attribute names as in HCL, blocks as objects or
+    /// lists), as a file name or inline when it starts with `{`.
+    #[arg(long)]
+    pub policy: String,
+    /// A reference trace (burst, diurnal, sparse, spiky, trickle) or a CSV file of
+    /// `seconds,messages` lines.
+    #[arg(long)]
+    pub trace: String,
+    /// Play the trace this many times back to back.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Seconds to simulate (default: the trace's length).
+    #[arg(long)]
+    pub duration: Option<u32>,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 2)]
+    pub seed: u64,
+    /// Mean processing time per message, seconds (default: `average_processing_seconds`,
+    /// else 1).
+    #[arg(long)]
+    pub processing_seconds: Option<f64>,
+    /// Processing-time distribution around that mean.
+    #[arg(long, value_enum, default_value_t = Distribution::Exponential)]
+    pub processing: Distribution,
+    /// Fewest and most seconds from launching a task to its running, `MIN-MAX`.
+    #[arg(long, default_value = "30-90", value_parser = parse_range)]
+    pub start_latency: (u32, u32),
+    /// Tasks running at the start (default: the minimum capacity).
+    #[arg(long)]
+    pub initial_tasks: Option<i32>,
+    /// Seconds by which ECS metrics arrive later than SQS's.
+    #[arg(long, default_value_t = 0)]
+    pub ecs_metric_lag: u32,
+    /// The service publishes no `AWS/ECS CPUUtilization` (EC2 without telemetry).
+    #[arg(long)]
+    pub no_cpu_metric: bool,
+    /// Workers hold ECS task scale-in protection while they process a message.
+    #[arg(long)]
+    pub protect: bool,
+    /// The queue's visibility timeout, seconds.
+    #[arg(long, default_value_t = 30)]
+    pub visibility_timeout: u32,
+    /// An API call on the queue every so many seconds, keeping it active.
+    #[arg(long)]
+    pub keep_queue_active_every: Option<u32>,
+    /// Capacity range `MIN-MAX` for a policy that does not own its scalable target.
+    #[arg(long, value_parser = parse_range)]
+    pub capacity: Option<(u32, u32)>,
+    /// Queue name for a step policy whose metrics do not name one.
+    #[arg(long)]
+    pub queue_name: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Include the per-minute timeline in the JSON report.
+    #[arg(long)]
+    pub timeline: bool,
+}
+
+/// Processing-time distributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Distribution {
+    /// Every message takes the mean.
+    Fixed,
+    /// Exponential around the mean.
+    Exponential,
+    /// Uniform from half to one and a half times the mean.
+    Uniform,
+}
+
+fn parse_range(s: &str) -> Result<(u32, u32), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("{s:?}: expected MIN-MAX"))?;
+    let (a, b): (u32, u32) = (
+        a.trim()
+            .parse()
+            .map_err(|_| format!("{a:?} is not a whole number"))?,
+        b.trim()
+            .parse()
+            .map_err(|_| format!("{b:?} is not a whole number"))?,
+    );
+    if a > b {
+        return Err(format!("{s:?}: MIN is above MAX"));
+    }
+    Ok((a, b))
+}
+
+/// What a policy's arguments plan to, ready to simulate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// The compiled objects, as the plan shows them.
+    pub objects: Objects,
+    /// Where the simulated metrics are published.
+    pub names: Names,
+    /// `average_processing_seconds`, when the policy has one.
+    pub average_processing: Option<f64>,
+}
+
+fn diagnostics(d: &Diagnostics) -> Vec<String> {
+    d.iter()
+        .filter(|x| x.severity == Severity::Error)
+        .map(|x| match &x.attribute {
+            Some(path) => format!("{path}: {}: {}", x.summary, x.detail),
+            None => format!("{}: {}", x.summary, x.detail),
+        })
+        .collect()
+}
+
+/// Plans `policy_json` with the resource it belongs to (by its attributes:
+/// `queue_name` is the backlog policy, `step` the step policy) and returns the compiled
+/// objects. `capacity` gives the range of a policy attached to a target it does not own.
+///
+/// # Errors
+/// One line per problem: invalid JSON, unknown attributes, and every validation error the
+/// resource reports, each at its attribute.
+pub fn plan_policy(
+    policy_json: &str,
+    capacity: Option<(u32, u32)>,
+    queue_name: Option<&str>,
+) -> Result<Planned, Vec<String>> {
+    let raw: serde_json::Value =
+        serde_json::from_str(policy_json).map_err(|e| vec![format!("policy JSON: {e}")])?;
+    let backlog = raw.get("queue_name").is_some();
+    if !backlog && raw.get("step").is_none() {
+        return Err(vec![
+            "policy JSON: give the arguments of queuescale_sqs_backlog_scaling_policy \
+             (with queue_name) or of queuescale_step_scaling_policy (with step blocks)"
+                .into(),
+        ]);
+    }
+    let resource: Box<dyn Resource<crate::provider::Clients>> = if backlog {
+        Box::new(SqsBacklogScalingPolicy)
+    } else {
+        Box::new(StepScalingPolicy)
+    };
+    let schema = resource.schema();
+    let config = json::decode(
+        policy_json.as_bytes(),
+        &schema.value_type(),
+        UnknownAttributes::Reject,
+    )
+    .map_err(|e| vec![format!("policy JSON: {e}")])?;
+    let mut diags = Diagnostics::new();
+    resource.validate(&config, &mut diags);
+    if diags.has_errors() {
+        return Err(diagnostics(&diags));
+    }
+    let planned = plan::plan(&schema, &Value::Null, &config, &config).planned;
+    let mut change = PlannedChange {
+        prior: Value::Null,
+        config,
+        planned,
+        requires_replace: Vec::new(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| vec![format!("cannot start a runtime: {e}")])?;
+    runtime.block_on(resource.modify_plan(None, &mut change, &mut diags));
+    if diags.has_errors() {
+        return Err(diagnostics(&diags));
+    }
+    let p = &change.planned;
+    let policies = p
+        .get("policies")
+        .elements()
+        .iter()
+        .map(policy_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| vec![e])?;
+    let alarms = p
+        .get("alarms")
+        .elements()
+        .iter()
+        .map(alarm_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| vec![e])?;
+    if policies.is_empty() {
+        return Err(vec!["the policy compiles to no scaling policy".into()]);
+    }
+    let int = |a: &str| p.get(a).as_i64().and_then(|n| i32::try_from(n).ok());
+    let (cluster, service) = if backlog {
+        (
+            p.get("cluster_name")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            p.get("service_name")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    } else {
+        let id = p.get("scalable_target_id").as_str().unwrap_or_default();
+        let (c, s) = parse_service_resource_id(id).ok_or_else(|| {
+            vec![format!(
+                "scalable_target_id {id:?} is not service/CLUSTER/SERVICE"
+            )]
+        })?;
+        (c.to_owned(), s.to_owned())
+    };
+    let resource_id = service_resource_id(&cluster, &service);
+    let policies: Vec<Policy> = policies
+        .into_iter()
+        .map(|p| Policy {
+            resource_id: resource_id.clone(),
+            ..p
+        })
+        .collect();
+    let owned = match (int("min_capacity"), int("max_capacity")) {
+        (Some(min), Some(max)) if backlog && p.get("scalable_target_id").is_null() => {
+            Some((min, max))
+        }
+        _ => None,
+    };
+    let (min, max) = match (owned, capacity) {
+        (_, Some((a, b))) => (
+            i32::try_from(a).unwrap_or(i32::MAX),
+            i32::try_from(b).unwrap_or(i32::MAX),
+        ),
+        (Some(range), None) => range,
+        (None, None) => {
+            return Err(vec![
+                "the policy attaches to a scalable target it does not own: give its range \
+                 with --capacity MIN-MAX"
+                    .into(),
+            ]);
+        }
+    };
+    let queue = match p.get("queue_name").as_str().or(queue_name) {
+        Some(q) => q.to_owned(),
+        None => alarms
+            .iter()
+            .find_map(|a| queue_of(&a.metric))
+            .ok_or_else(|| {
+                vec!["no metric names an SQS queue: give it with --queue-name".to_owned()]
+            })?,
+    };
+    Ok(Planned {
+        objects: Objects {
+            target: Target {
+                resource_id,
+                min_capacity: min,
+                max_capacity: max,
+                suspension: Suspension::default(),
+            },
+            policies,
+            alarms,
+        },
+        names: Names {
+            queue,
+            cluster,
+            service,
+        },
+        average_processing: p.get("average_processing_seconds").as_f64(),
+    })
+}
+
+fn queue_of(metric: &AlarmMetric) -> Option<String> {
+    let stats: Vec<&MetricStat> = match metric {
+        AlarmMetric::Single(ms) => vec![ms],
+        AlarmMetric::Math(qs) => qs
+            .iter()
+            .filter_map(|q| match &q.source {
+                QuerySource::Metric(ms) => Some(ms),
+                QuerySource::Expression(_) => None,
+            })
+            .collect(),
+    };
+    stats
+        .iter()
+        .find_map(|ms| ms.metric.dimensions.get("QueueName").cloned())
+}
+
+fn text(v: &Value, attr: &str, what: &str) -> Result<String, String> {
+    v.get(attr)
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("planned {what}: {attr} is not known"))
+}
+
+fn opt_int(v: &Value, attr: &str) -> Option<i32> {
+    v.get(attr).as_i64().and_then(|n| i32::try_from(n).ok())
+}
+
+fn query_from(v: &Value) -> Result<MetricQuery, String> {
+    let id = text(v, "id", "metric query")?;
+    let source = match v.get("expression").as_str() {
+        Some(e) => QuerySource::Expression(e.to_owned()),
+        None => QuerySource::Metric(MetricStat {
+            metric: Metric {
+                namespace: text(v, "namespace", "metric query")?,
+                name: text(v, "metric_name", "metric query")?,
+                dimensions: v.get("dimensions").as_string_map(),
+            },
+            stat: text(v, "stat", "metric query")?,
+            period: opt_int(v, "period"),
+            unit: None,
+        }),
+    };
+    Ok(MetricQuery {
+        id,
+        label: v.get("label").as_str().map(str::to_owned),
+        return_data: v.get("return_data").as_bool().unwrap_or(false),
+        source,
+    })
+}
+
+fn queries(v: &Value) -> Result<Vec<MetricQuery>, String> {
+    v.get("metric_queries")
+        .elements()
+        .iter()
+        .map(query_from)
+        .collect()
+}
+
+/// A policy from the `policies` value the resource plans (see `resources::objects`).
+fn policy_from(v: &Value) -> Result<Policy, String> {
+    let name = text(v, "name", "policy")?;
+    let kind = match v.get("policy_type").as_str() {
+        Some("TargetTrackingScaling") => PolicyKind::TargetTracking(TargetTrackingPolicy {
+            target_value: v
+                .get("target_value")
+                .as_f64()
+                .ok_or_else(|| format!("policy {name}: target_value is not known"))?,
+            metrics: queries(v)?,
+            scale_out_cooldown: opt_int(v, "scale_out_cooldown"),
+            scale_in_cooldown: opt_int(v, "scale_in_cooldown"),
+            disable_scale_in: v.get("disable_scale_in").as_bool().unwrap_or(false),
+        }),
+        Some("StepScaling") => {
+            let adjustment = v.get("adjustment_type").as_str().unwrap_or_default();
+            PolicyKind::Step(StepPolicy {
+                adjustment_type: AdjustmentType::from_aws_str(adjustment)
+                    .ok_or_else(|| format!("policy {name}: adjustment type {adjustment:?}"))?,
+                cooldown: opt_int(v, "cooldown"),
+                aggregation: match v.get("metric_aggregation_type").as_str() {
+                    None => None,
+                    Some("Average") => Some(AggregationType::Average),
+                    Some("Minimum") => Some(AggregationType::Minimum),
+                    Some("Maximum") => Some(AggregationType::Maximum),
+                    Some(other) => return Err(format!("policy {name}: aggregation {other:?}")),
+                },
+                min_adjustment_magnitude: opt_int(v, "min_adjustment_magnitude"),
+                steps: v
+                    .get("steps")
+                    .elements()
+                    .iter()
+                    .map(|s| {
+                        Ok(StepAdjustment {
+                            lower_bound: s.get("lower_bound").as_f64(),
+                            upper_bound: s.get("upper_bound").as_f64(),
+                            scaling_adjustment: opt_int(s, "scaling_adjustment").ok_or_else(
+                                || format!("policy {name}: a step has no scaling_adjustment"),
+                            )?,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            })
+        }
+        other => return Err(format!("policy {name}: policy type {other:?}")),
+    };
+    Ok(Policy {
+        name,
+        resource_id: String::new(),
+        kind,
+    })
+}
+
+/// An alarm from the `alarms` value the resource plans.
+fn alarm_from(v: &Value) -> Result<Alarm, String> {
+    let name = text(v, "name", "alarm")?;
+    let comparison = text(v, "comparison_operator", "alarm")?;
+    let missing = text(v, "treat_missing_data", "alarm")?;
+    Ok(Alarm {
+        description: v.get("description").as_str().unwrap_or_default().to_owned(),
+        metric: AlarmMetric::Math(queries(v)?),
+        comparison: Comparison::from_aws_str(&comparison)
+            .ok_or_else(|| format!("alarm {name}: comparison {comparison:?}"))?,
+        threshold: v
+            .get("threshold")
+            .as_f64()
+            .ok_or_else(|| format!("alarm {name}: threshold is not known"))?,
+        evaluation_periods: opt_int(v, "evaluation_periods")
+            .ok_or_else(|| format!("alarm {name}: evaluation_periods is not known"))?,
+        datapoints_to_alarm: opt_int(v, "datapoints_to_alarm"),
+        missing_data: MissingData::from_aws_str(&missing)
+            .ok_or_else(|| format!("alarm {name}: treat_missing_data {missing:?}"))?,
+        actions: Vec::new(),
+        name,
+    })
+}
+
+/// The trace `arg` names: a reference trace, else a CSV file.
+///
+/// # Errors
+/// An unreadable file or a bad line.
+pub fn load_trace(arg: &str) -> Result<Trace, String> {
+    if let Some(t) = trace::reference(arg) {
+        return Ok(t);
+    }
+    let path = PathBuf::from(arg);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        let names: Vec<&str> = trace::REFERENCE.iter().map(|(n, _)| *n).collect();
+        format!(
+            "trace {arg:?}: not a reference trace ({}) and not a readable file: {e}",
+            names.join(", ")
+        )
+    })?;
+    Trace::from_csv(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The trace played `times` times back to back.
+fn repeated(t: Trace, times: u32) -> Trace {
+    let times = times.max(1);
+    let mut pairs = Vec::with_capacity(t.arrivals.len() * times as usize);
+    for k in 0..times {
+        let shift = k.saturating_mul(t.duration);
+        pairs.extend(
+            t.arrivals
+                .iter()
+                .map(|(s, n)| (s.saturating_add(shift), *n)),
+        );
+    }
+    Trace::new(pairs, t.duration.saturating_mul(times))
+}
+
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    summary: &'a sim::Summary,
+    events: &'a [sim::ScalingEvent],
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeline: Option<&'a [sim::Minute]>,
+}
+
+/// Runs `simulate` and returns what to print.
+///
+/// # Errors
+/// What went wrong, one problem per line.
+pub fn run(args: &SimulateArgs) -> Result<String, String> {
+    let policy_json = if args.policy.trim_start().starts_with('{') {
+        args.policy.clone()
+    } else {
+        std::fs::read_to_string(&args.policy)
+            .map_err(|e| format!("policy {:?}: {e}", args.policy))?
+    };
+    let planned = plan_policy(&policy_json, args.capacity, args.queue_name.as_deref())
+        .map_err(|lines| lines.join("\n"))?;
+    let trace = repeated(load_trace(&args.trace)?, args.repeat);
+    let mut sc = Scenario::new(planned.names.clone(), trace);
+    if let Some(d) = args.duration {
+        sc.duration = d;
+    }
+    sc.seed = args.seed;
+    sc.initial_tasks = args.initial_tasks;
+    let mean = args
+        .processing_seconds
+        .or(planned.average_processing)
+        .unwrap_or(1.0);
+    if !(mean.is_finite() && mean > 0.0) {
+        return Err(format!("--processing-seconds must be above 0, not {mean}"));
+    }
+    sc.ecs.processing = match args.processing {
+        Distribution::Fixed => Processing::Fixed(mean),
+        Distribution::Exponential => Processing::Exponential(mean),
+        Distribution::Uniform => Processing::Uniform(mean * 0.5, mean * 1.5),
+    };
+    sc.ecs.start_latency = args.start_latency;
+    let ecs_delay = sc.sqs.metric_delay + args.ecs_metric_lag;
+    sc.ecs.cpu_metric_delay = (!args.no_cpu_metric).then_some(ecs_delay);
+    sc.ecs.container_insights_delay = Some(ecs_delay);
+    sc.ecs.protect_while_busy = args.protect;
+    sc.sqs.visibility_timeout = args.visibility_timeout;
+    sc.sqs.keep_active_every = args.keep_queue_active_every;
+    let report = sim::run(&planned.objects, &sc).map_err(|e| e.to_string())?;
+    if args.json {
+        let out = JsonReport {
+            summary: &report.summary,
+            events: &report.events,
+            warnings: &report.warnings,
+            timeline: args.timeline.then_some(report.timeline.as_slice()),
+        };
+        return serde_json::to_string_pretty(&out)
+            .map(|s| s + "\n")
+            .map_err(|e| e.to_string());
+    }
+    let mut out = report.summary.table();
+    for w in &report.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BACKLOG: &str = r#"{
+        "name": "worker", "queue_name": "jobs", "cluster_name": "main",
+        "service_name": "worker", "min_capacity": 0, "max_capacity": 50,
+        "acceptable_latency_seconds": 10, "average_processing_seconds": 0.1
+    }"#;
+
+    #[test]
+    fn the_backlog_policy_plans_to_what_the_compiler_makes() {
+        let p = plan_policy(BACKLOG, None, None).expect("plans");
+        let spec = crate::scaling::backlog_policy::BacklogSpec {
+            name: "worker".into(),
+            queue_name: "jobs".into(),
+            cluster: "main".into(),
+            service: "worker".into(),
+            owned_capacity: Some((0, 50)),
+            target: crate::scaling::backlog_policy::BacklogTarget::Latency {
+                latency: 10.0,
+                processing: 0.1,
+            },
+            include_in_flight: true,
+            include_delayed: false,
+            scale_out_cooldown: 60,
+            scale_in_cooldown: 300,
+            disable_scale_in: false,
+            wake_threshold: 1.0,
+            wake_tasks: 1,
+            idle_minutes: 15,
+            task_count: crate::scaling::backlog_policy::TaskCountSource::CpuSampleCount,
+        };
+        let compiled = crate::scaling::backlog_policy::compile(&spec);
+        let want = Objects::from_backlog(&compiled, None).expect("owned");
+        assert_eq!(p.objects.policies, want.policies);
+        assert_eq!(p.objects.alarms, want.alarms);
+        assert_eq!(p.objects.target, want.target);
+        assert_eq!(p.names.queue, "jobs");
+        assert_eq!(p.average_processing, Some(0.1));
+    }
+
+    #[test]
+    fn invalid_arguments_are_reported_at_their_attribute() {
+        let bad = BACKLOG.replace("\"max_capacity\": 50", "\"max_capacity\": -1");
+        let e = plan_policy(&bad, None, None).expect_err("invalid");
+        assert!(e.iter().any(|l| l.starts_with("max_capacity")), "{e:?}");
+        let e =
+            plan_policy(r#"{"queue_name": "q", "colour": 1}"#, None, None).expect_err("unknown");
+        assert!(e[0].contains("colour"), "{e:?}");
+        let e = plan_policy("{}", None, None).expect_err("neither");
+        assert!(e[0].contains("queue_name"), "{e:?}");
+    }
+
+    #[test]
+    fn a_step_policy_needs_its_capacity_and_simulates() {
+        let step = r#"{
+            "name": "initial", "scalable_target_id": "service/main/worker",
+            "metric": {"namespace": "AWS/SQS", "metric_name": "ApproximateNumberOfMessagesVisible",
+                       "dimensions": {"QueueName": "jobs"}, "statistic": "Maximum",
+                       "period_seconds": 300},
+            "cooldown_seconds": 60,
+            "step": [{"upper": 0, "change": -1}, {"lower": 1, "change": 1},
+                     {"lower": 5, "change": 3}, {"lower": 10, "change": 5}]
+        }"#;
+        let e = plan_policy(step, None, None).expect_err("no range");
+        assert!(e[0].contains("--capacity"), "{e:?}");
+        let p = plan_policy(step, Some((0, 20)), None).expect("plans");
+        assert_eq!(p.names.queue, "jobs");
+        assert_eq!(p.objects.alarms.len(), 2);
+        let mut sc = Scenario::new(p.names.clone(), Trace::new(vec![(0, 200)], 3600));
+        sc.ecs.processing = Processing::Fixed(5.0);
+        let r = sim::run(&p.objects, &sc).expect("runs");
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(
+            r.summary.messages_arrived,
+            r.summary.messages_processed + r.summary.messages_still_queued
+        );
+        assert!(r.summary.scale_out_events > 0, "{:?}", r.events);
+        assert!(r.events.iter().any(|e| e.policy == "initial-upper"));
+    }
+
+    #[test]
+    fn the_command_prints_a_table_or_json() {
+        let mut args = SimulateArgs {
+            policy: BACKLOG.into(),
+            trace: "burst".into(),
+            repeat: 1,
+            duration: None,
+            seed: 2,
+            processing_seconds: None,
+            processing: Distribution::Exponential,
+            start_latency: (30, 90),
+            initial_tasks: None,
+            ecs_metric_lag: 0,
+            no_cpu_metric: false,
+            protect: false,
+            visibility_timeout: 30,
+            keep_queue_active_every: None,
+            capacity: None,
+            queue_name: None,
+            json: false,
+            timeline: false,
+        };
+        let table = run(&args).expect("runs");
+        assert!(table.contains("messages processed     1500"), "{table}");
+        args.json = true;
+        let j: serde_json::Value = serde_json::from_str(&run(&args).expect("runs")).expect("json");
+        assert_eq!(j["summary"]["messages_arrived"], 1500);
+        assert!(j.get("timeline").is_none());
+        args.trace = "no-such-trace".into();
+        assert!(run(&args).expect_err("missing").contains("reference trace"));
+    }
+
+    #[test]
+    fn ranges_parse() {
+        assert_eq!(parse_range("30-90"), Ok((30, 90)));
+        assert!(parse_range("90-30").is_err());
+        assert!(parse_range("x").is_err());
+    }
+
+    #[test]
+    fn repeating_shifts_each_copy_by_the_duration() {
+        let t = repeated(Trace::new(vec![(1, 2)], 10), 3);
+        assert_eq!(t.arrivals, [(1, 2), (11, 2), (21, 2)]);
+        assert_eq!(t.duration, 30);
+    }
+}
