@@ -754,6 +754,20 @@ pub fn recorded(state: &Value, list: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The object names a state list records.
+pub fn recorded_names(state: &Value, list: &str) -> Vec<String> {
+    recorded(state, list).into_iter().map(|(_, n)| n).collect()
+}
+
+/// The names of `names` not in `known`.
+fn not_in(names: &[String], known: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| !known.contains(n))
+        .cloned()
+        .collect()
+}
+
 /// The names a resource may have written beyond what its state records: objects written
 /// by an apply whose reply was lost, or that was interrupted, before state recorded them.
 #[derive(Debug, Clone, Default)]
@@ -779,16 +793,8 @@ pub async fn delete(
     diags: &mut Diagnostics,
 ) -> Result<(), ()> {
     let result = async {
-        let mut alarms: Vec<String> = recorded(state, "alarms")
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
-        let extra: Vec<String> = unrecorded
-            .alarms
-            .iter()
-            .filter(|n| !alarms.contains(n))
-            .cloned()
-            .collect();
+        let mut alarms = recorded_names(state, "alarms");
+        let extra = not_in(&unrecorded.alarms, &alarms);
         if !extra.is_empty() {
             for found in cw::find_alarms_by_names(&client.cloudwatch, &extra).await? {
                 let tags = cw::list_tags(&client.cloudwatch, &found.arn).await?;
@@ -801,16 +807,8 @@ pub async fn delete(
         if !delete_policies {
             return Ok(());
         }
-        let mut policies: Vec<String> = recorded(state, "policies")
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
-        let extra: Vec<String> = unrecorded
-            .policies
-            .iter()
-            .filter(|n| !policies.contains(n))
-            .cloned()
-            .collect();
+        let mut policies = recorded_names(state, "policies");
+        let extra = not_in(&unrecorded.policies, &policies);
         if !extra.is_empty() {
             for found in aas::find_scaling_policies(&client.aas, resource_id, &extra).await? {
                 let foreign = found

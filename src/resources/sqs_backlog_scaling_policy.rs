@@ -701,10 +701,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         // Its own policies: those state records, and any under its names that an
         // interrupted apply wrote before state recorded them.
         let names: Vec<String> = Purpose::ALL.iter().map(|p| p.object_name(name)).collect();
-        let mut ours: Vec<String> = reconcile::recorded(state, "policies")
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
+        let mut ours = reconcile::recorded_names(state, "policies");
         ours.extend(names.iter().cloned());
         let release = if owned {
             match reconcile::release_target(client, &resource_id, &owner, &ours).await {
