@@ -6,6 +6,7 @@ pub mod app_autoscaling;
 pub mod cloudwatch;
 pub mod ecs;
 pub mod error;
+pub mod log;
 pub mod retry;
 pub mod sqs;
 

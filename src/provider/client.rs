@@ -16,6 +16,7 @@ use aws_types::origin::Origin;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
+use crate::aws::log::CallLog;
 
 /// Default retries per request when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 10;
@@ -189,28 +190,29 @@ pub async fn connect(
     }
     let ep = &cfg.endpoints;
     let aas = {
-        let mut b = aws_sdk_applicationautoscaling::config::Builder::from(&sdk);
+        let mut b =
+            aws_sdk_applicationautoscaling::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.applicationautoscaling {
             b = b.endpoint_url(u);
         }
         aws_sdk_applicationautoscaling::Client::from_conf(b.build())
     };
     let cloudwatch = {
-        let mut b = aws_sdk_cloudwatch::config::Builder::from(&sdk);
+        let mut b = aws_sdk_cloudwatch::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.cloudwatch {
             b = b.endpoint_url(u);
         }
         aws_sdk_cloudwatch::Client::from_conf(b.build())
     };
     let ecs = {
-        let mut b = aws_sdk_ecs::config::Builder::from(&sdk);
+        let mut b = aws_sdk_ecs::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.ecs {
             b = b.endpoint_url(u);
         }
         aws_sdk_ecs::Client::from_conf(b.build())
     };
     let sqs = {
-        let mut b = aws_sdk_sqs::config::Builder::from(&sdk);
+        let mut b = aws_sdk_sqs::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.sqs {
             b = b.endpoint_url(u);
         }
@@ -243,7 +245,11 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             tried: tried.clone(),
             cause: error_chain(&e),
         })?;
-    let sts = aws_sdk_sts::Client::new(&for_sts(sdk, cfg));
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&for_sts(sdk, cfg))
+            .interceptor(CallLog)
+            .build(),
+    );
     match sts.get_caller_identity().send().await {
         Ok(who) => {
             tracing::info!(

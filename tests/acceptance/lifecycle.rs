@@ -46,6 +46,7 @@ pub fn cases() -> Vec<Case> {
             "lifecycle_policies_made_elsewhere_are_reported_and_kept",
             policies_made_elsewhere,
         ),
+        Case::new("aws_calls_and_their_retries_are_logged", calls_logged).embedded_only(),
     ]
 }
 
@@ -666,4 +667,64 @@ fn policies_made_elsewhere(tf: &TerraformBin) {
     .expect("delete by hand");
     ws.destroy();
     assert!(aws::scalable_target(&f.resource_id()).is_none());
+}
+
+fn calls_logged(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("lc-log"), false);
+    let ws = aws_workspace(tf, "lc-log");
+    ws.write_config(&format!("{}{}", provider_header(), target("svc", &f)));
+    ws.init();
+    let _fault = Fault::inject(json!({
+        "operation": "RegisterScalableTarget",
+        "error": "ThrottlingException",
+        "message": "Rate exceeded",
+        "status": 400,
+        "match": f.service,
+        "count": 1,
+    }));
+    let r = ws.run_with(
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+        &[("TF_LOG", "debug")],
+    );
+    assert_eq!(r.code, 0, "the throttled call is retried:\n{}", r.text());
+    let ours: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-queuescale") && l.contains("AWS call"))
+        .collect();
+    let has = |level: &str, needles: &[&str]| {
+        ours.iter()
+            .any(|l| l.contains(level) && needles.iter().all(|n| l.contains(n)))
+    };
+    assert!(
+        has(
+            "[WARN]",
+            &[
+                "AWS call failed",
+                "operation=RegisterScalableTarget",
+                "status=400",
+                "attempt=1"
+            ]
+        ),
+        "the throttled attempt is logged at warn:\n{}",
+        ours.join("\n")
+    );
+    assert!(
+        has(
+            "[DEBUG]",
+            &[
+                "operation=RegisterScalableTarget",
+                "status=200",
+                "attempt=2"
+            ]
+        ),
+        "the retry that succeeded is logged:\n{}",
+        ours.join("\n")
+    );
+    assert!(
+        has("[DEBUG]", &["operation=DescribeScalableTargets"]),
+        "{}",
+        ours.join("\n")
+    );
+    ws.destroy();
 }
