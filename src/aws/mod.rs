@@ -8,6 +8,7 @@ pub mod ecs;
 pub mod error;
 pub mod retry;
 pub mod sqs;
+pub mod stop;
 
 pub use error::{AwsError, ignore_not_found, optional};
 
