@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use super::stop::StoppedCall;
 use crate::provider::client::error_chain;
 
 /// A failed AWS operation, phrased as "verb thing (id): cause".
@@ -44,7 +45,7 @@ pub enum AwsError {
         /// The last error.
         last: String,
     },
-    /// Terraform asked the provider to stop while the operation waited.
+    /// Terraform asked the provider to stop before or while the operation ran.
     #[error("{action} ({id}): stopped because Terraform asked the provider to stop")]
     Stopped {
         /// What was being done.
@@ -65,8 +66,14 @@ impl AwsError {
     ) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
+        if was_stopped(&err) {
+            return AwsError::Stopped {
+                action,
+                id: id.to_owned(),
+            };
+        }
         let code = err.code().map(str::to_owned);
         if code.as_deref().is_some_and(|c| not_found.contains(&c)) {
             return AwsError::NotFound {
@@ -109,6 +116,19 @@ impl AwsError {
             _ => "",
         }
     }
+}
+
+/// Whether [`StoppedCall`] is among the causes of `err`: the call ended because Terraform
+/// asked the provider to stop.
+fn was_stopped(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if e.is::<StoppedCall>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// Turns "not found" into success (for deletes: gone is what was wanted).

@@ -9,6 +9,7 @@ pub mod error;
 pub mod log;
 pub mod retry;
 pub mod sqs;
+pub mod stop;
 
 pub use error::{AwsError, ignore_not_found, optional};
 

@@ -1,6 +1,12 @@
-//! Named, narrow retries for AWS's eventual consistency: each retries only the errors it
-//! names, for at most its own timeout, and gives up at once when Terraform says stop.
-//! Throttling and transient network errors are retried by the SDK (adaptive mode).
+//! Deadlines and named, narrow retries for AWS's eventual consistency: each retry waits
+//! out only the errors it names, for at most its own timeout, and gives up at once when
+//! Terraform says stop. Throttling and transient network errors are retried by the SDK
+//! (adaptive mode), within [`ATTEMPT_TIMEOUT`] per attempt and [`OPERATION_TIMEOUT`] in
+//! all.
+//!
+//! Together these bound every resource operation: each AWS call ends within
+//! [`OPERATION_TIMEOUT`], each named retry within its timeout plus one call, and all of
+//! them within moments of a stop request (see `stop.rs`).
 
 use std::time::Duration;
 
@@ -8,6 +14,20 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::AwsError;
+
+/// Longest wait for a TCP (and TLS) connection to an AWS endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest one attempt of an AWS call may take, from sending the request to the end of
+/// the reply. AWS's control-plane calls answer within seconds; an attempt this slow is
+/// abandoned and retried by the SDK.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest one AWS call may take with all its attempts and the back-off between them
+/// (`max_retries` retries are made only as far as this allows). Without it, an endpoint
+/// that never answers held an apply for `max_retries + 1` attempt timeouts (11 minutes
+/// with the defaults).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A retry policy for one known eventual-consistency condition.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +72,8 @@ pub const TARGET_VISIBLE: Retry = Retry {
 };
 
 /// Runs `op` until it succeeds, fails with an error none of `retries` matches, a retry's
-/// timeout passes, or `stop` is cancelled. Waits 0.5 s, doubling up to 5 s.
+/// timeout passes, or `stop` is cancelled (which also ends an attempt in flight; none
+/// starts after it). Waits 0.5 s, doubling up to 5 s.
 ///
 /// # Errors
 /// The first non-matching error, [`AwsError::Timeout`], or [`AwsError::Stopped`].
@@ -69,10 +90,21 @@ where
 {
     let started = Instant::now();
     let mut delay = Duration::from_millis(500);
+    let stopped = || AwsError::Stopped {
+        action,
+        id: id.to_owned(),
+    };
     loop {
-        let err = match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
+        if stop.is_cancelled() {
+            return Err(stopped());
+        }
+        let err = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Err(stopped()),
+            r = op() => match r {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            },
         };
         let Some(retry) = retries.iter().find(|r| (r.matches)(&err)) else {
             return Err(err);
@@ -89,7 +121,7 @@ where
         }
         tracing::debug!(retry = retry.name, action, id, error = %err, "retrying");
         tokio::select! {
-            () = stop.cancelled() => return Err(AwsError::Stopped { action, id: id.to_owned() }),
+            () = stop.cancelled() => return Err(stopped()),
             () = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(5));
@@ -186,15 +218,54 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_stop_request_ends_the_wait() {
         let stop = CancellationToken::new();
+        let calls = AtomicU32::new(0);
+        let cancel = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            cancel.cancel();
+        });
+        let started = Instant::now();
+        let out: Result<(), _> =
+            with_retries(&[ROLE_PROPAGATION], &stop, "putting policy", "p", || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Err(api("FailedResourceAccessException", "not authorized")) }
+            })
+            .await;
+        assert!(matches!(out, Err(AwsError::Stopped { .. })), "{out:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(calls.load(Ordering::SeqCst) >= 2, "it did retry until then");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_request_ends_an_attempt_in_flight() {
+        let stop = CancellationToken::new();
+        let cancel = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cancel.cancel();
+        });
+        let started = Instant::now();
+        let out: Result<(), _> =
+            with_retries(&[TARGET_VISIBLE], &stop, "putting policy", "p", || {
+                std::future::pending()
+            })
+            .await;
+        assert!(matches!(out, Err(AwsError::Stopped { .. })), "{out:?}");
+        assert_eq!(started.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_attempt_starts_after_a_stop_request() {
+        let stop = CancellationToken::new();
         stop.cancel();
-        let out: Result<(), _> = with_retries(
-            &[ROLE_PROPAGATION],
-            &stop,
-            "putting policy",
-            "p",
-            || async { Err(api("FailedResourceAccessException", "not authorized")) },
-        )
-        .await;
-        assert!(matches!(out, Err(AwsError::Stopped { .. })));
+        let calls = AtomicU32::new(0);
+        let out: Result<(), _> =
+            with_retries(&[TARGET_VISIBLE], &stop, "putting policy", "p", || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async { Ok(()) }
+            })
+            .await;
+        assert!(matches!(out, Err(AwsError::Stopped { .. })), "{out:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
     }
 }

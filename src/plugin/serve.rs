@@ -171,7 +171,16 @@ async fn router<P: Provider>(provider: P, shutdown: &CancellationToken) -> Route
     reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
-    let provider = GrpcProviderServer::new(ProviderServer::new(provider))
+    let provider = ProviderServer::new(provider);
+    // Shutdown ends work in flight as StopProvider does, so that it can answer within
+    // SHUTDOWN_GRACE instead of being cut off.
+    let on_shutdown = provider.clone();
+    let shutting_down = shutdown.clone();
+    tokio::spawn(async move {
+        shutting_down.cancelled().await;
+        on_shutdown.stop();
+    });
+    let provider = GrpcProviderServer::new(provider)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     Server::builder()

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
 use crate::aws::log::CallLog;
+use crate::aws::{self, retry};
 
 /// Default retries per request when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 10;
@@ -90,15 +91,20 @@ fn sources_tried(cfg: &ProviderConfig) -> String {
     }
 }
 
-/// Loads the SDK configuration the provider block describes.
-async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
+/// Loads the SDK configuration the provider block describes. Every client made from it
+/// (STS for credentials included) sends its requests through an HTTP client and sleeps
+/// that end when `stop` is cancelled, and has the deadlines of [`retry`].
+async fn load_sdk_config(cfg: &ProviderConfig, stop: &CancellationToken) -> SdkConfig {
     let retries = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aws::stop::http_client(stop.clone()))
+        .sleep_impl(aws::stop::sleep(stop.clone()))
         .retry_config(RetryConfig::adaptive().with_max_attempts(retries.saturating_add(1)))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_attempt_timeout(Duration::from_secs(60))
+                .connect_timeout(retry::CONNECT_TIMEOUT)
+                .operation_attempt_timeout(retry::ATTEMPT_TIMEOUT)
+                .operation_timeout(retry::OPERATION_TIMEOUT)
                 .build(),
         );
     if let Ok(app) =
@@ -180,7 +186,7 @@ pub async fn connect(
     cfg: &ProviderConfig,
     stop: CancellationToken,
 ) -> Result<Clients, ConnectError> {
-    let sdk = load_sdk_config(cfg).await;
+    let sdk = load_sdk_config(cfg, &stop).await;
     let region = sdk
         .region()
         .map(ToString::to_string)
@@ -282,4 +288,168 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsError;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+    use tokio::sync::Notify;
+
+    /// An endpoint that reads requests and never answers: counts the requests it got and
+    /// the connections their senders closed.
+    struct Silent {
+        url: String,
+        requests: Arc<AtomicUsize>,
+        closed: Arc<AtomicUsize>,
+        changed: Arc<Notify>,
+    }
+
+    async fn silent_endpoint() -> Silent {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let closed = Arc::new(AtomicUsize::new(0));
+        let changed = Arc::new(Notify::new());
+        let (r, c, n) = (requests.clone(), closed.clone(), changed.clone());
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let (r, c, n) = (r.clone(), c.clone(), n.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65536];
+                    let mut counted = false;
+                    loop {
+                        match tcp.read(&mut buf).await {
+                            Ok(0) | Err(_) => {
+                                c.fetch_add(1, Ordering::SeqCst);
+                                n.notify_waiters();
+                                return;
+                            }
+                            Ok(_) if !counted => {
+                                counted = true;
+                                r.fetch_add(1, Ordering::SeqCst);
+                                n.notify_waiters();
+                            }
+                            Ok(_) => {}
+                        }
+                    }
+                });
+            }
+        });
+        Silent {
+            url,
+            requests,
+            closed,
+            changed,
+        }
+    }
+
+    impl Silent {
+        async fn wait_for(&self, what: &AtomicUsize, n: usize) {
+            let waited = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    let notified = self.changed.notified();
+                    if what.load(Ordering::SeqCst) >= n {
+                        return;
+                    }
+                    notified.await;
+                }
+            });
+            waited.await.expect("the endpoint saw it within 10 s");
+        }
+    }
+
+    fn config(url: &str) -> ProviderConfig {
+        ProviderConfig {
+            region: Some("us-east-1".into()),
+            access_key: Some("AKIDSTOPTEST".into()),
+            secret_key: Some("secret".into()),
+            skip_credentials_validation: true,
+            endpoints: super::super::config::Endpoints {
+                cloudwatch: Some(url.to_owned()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_request_ends_a_call_in_flight_and_no_request_is_sent_after_it() {
+        let endpoint = silent_endpoint().await;
+        let stop = CancellationToken::new();
+        let clients = connect(&config(&endpoint.url), stop.clone())
+            .await
+            .expect("clients");
+        let cw = clients.cloudwatch.clone();
+        let call = tokio::spawn(async move {
+            crate::aws::cloudwatch::find_alarms_by_names(&cw, &["a".to_owned()]).await
+        });
+        endpoint.wait_for(&endpoint.requests, 1).await;
+        let stopped_at = Instant::now();
+        stop.cancel();
+        let out = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the call ends within 5 s of the stop request")
+            .expect("the call does not panic");
+        assert!(stopped_at.elapsed() < Duration::from_secs(1));
+        match out {
+            Err(AwsError::Stopped { .. }) => {}
+            other => panic!("expected AwsError::Stopped, got {other:?}"),
+        }
+        // The abandoned request's connection is closed, so the endpoint can tell.
+        endpoint.wait_for(&endpoint.closed, 1).await;
+
+        let again =
+            crate::aws::cloudwatch::find_alarms_by_names(&clients.cloudwatch, &["b".to_owned()])
+                .await;
+        assert!(matches!(again, Err(AwsError::Stopped { .. })), "{again:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            endpoint.requests.load(Ordering::SeqCst),
+            1,
+            "nothing sent after the stop request"
+        );
+    }
+
+    #[tokio::test]
+    async fn calls_are_unaffected_until_a_stop_request() {
+        let endpoint = silent_endpoint().await;
+        let stop = CancellationToken::new();
+        let clients = connect(&config(&endpoint.url), stop.clone())
+            .await
+            .expect("clients");
+        let cw = clients.cloudwatch.clone();
+        let call = tokio::spawn(async move {
+            crate::aws::cloudwatch::find_alarms_by_names(&cw, &["a".to_owned()]).await
+        });
+        endpoint.wait_for(&endpoint.requests, 1).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!call.is_finished(), "a slow reply is waited for");
+        assert_eq!(endpoint.closed.load(Ordering::SeqCst), 0);
+        call.abort();
+    }
+
+    #[tokio::test]
+    async fn every_client_has_an_overall_deadline_per_call() {
+        let clients = connect(&config("http://127.0.0.1:9"), CancellationToken::new())
+            .await
+            .expect("clients");
+        let timeouts = [
+            clients.aas.config().timeout_config().cloned(),
+            clients.cloudwatch.config().timeout_config().cloned(),
+            clients.ecs.config().timeout_config().cloned(),
+            clients.sqs.config().timeout_config().cloned(),
+        ];
+        for t in timeouts {
+            let t = t.expect("a timeout configuration");
+            assert_eq!(t.operation_timeout(), Some(retry::OPERATION_TIMEOUT));
+            assert_eq!(t.operation_attempt_timeout(), Some(retry::ATTEMPT_TIMEOUT));
+            assert_eq!(t.connect_timeout(), Some(retry::CONNECT_TIMEOUT));
+        }
+    }
 }

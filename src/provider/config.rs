@@ -143,7 +143,9 @@ pub fn schema() -> Schema {
                 .describe("Session token for temporary static credentials."),
             Attribute::optional("max_retries", Type::Number).describe(
                 "Most retries of one AWS request (throttling is retried with adaptive back-off). \
-                 Default 25.",
+                 Default 10. Each attempt may take up to 60 seconds and one request with all \
+                 its retries up to 3 minutes; a stop request (Ctrl-C) ends every request at \
+                 once.",
             ),
             Attribute::optional("skip_credentials_validation", Type::Bool).describe(
                 "Skip the STS `GetCallerIdentity` call that checks credentials when the provider \

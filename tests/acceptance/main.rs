@@ -17,6 +17,7 @@ mod cloudwatch_raw;
 mod data_source;
 mod examples;
 mod install;
+mod interrupt;
 mod lifecycle;
 mod provider_config;
 mod scalable_target;
@@ -37,6 +38,7 @@ fn cases() -> Vec<Case> {
     all.extend(step_policy::cases());
     all.extend(provider_config::cases());
     all.extend(lifecycle::cases());
+    all.extend(interrupt::cases());
     all.extend(cloudwatch_raw::cases());
     all
 }

@@ -45,17 +45,24 @@ exactly the API calls it caused (the benchmarks count calls per operation so).
 
 A fault spec is ``{"operation": "RegisterScalableTarget", "error":
 "ThrottlingException", "status": 400, "message": "Rate exceeded", "count": 2}``.
-Only ``operation`` and ``error`` are required; ``status`` defaults to 400 and
-``message`` to the error code.  Optional: ``"count"`` (a positive int),
+Only ``operation`` and ``error`` (or ``delay_seconds``) are required; ``status``
+defaults to 400 and ``message`` to the error code.  Optional: ``"count"`` (a positive int),
 ``"rate"`` (0 < rate <= 1), ``"seed"`` (int, makes ``rate`` reproducible),
 ``"match"`` (a substring the request body must contain), ``"access_key"`` (the
 SigV4 access key id that must have signed the request) and ``"service"``
 (the SigV4 signing name, e.g. ``application-autoscaling``, ``monitoring`` --
 ``cloudwatch`` is accepted for it -- ``sqs``, ``ecs``, ``sts``) and ``"after"``
 (true: the request reaches moto and takes effect first, then the error is the
-answer -- a reply lost after AWS acted).  A <fault>
+answer -- a reply lost after AWS acted) and ``"delay_seconds"`` (a number in
+(0, 3600]: a slow endpoint).  With ``delay_seconds`` the request is held that long
+*before* it takes effect, and then answered as usual (or with ``error``, if given,
+without taking effect); a client that closes its connection during the hold has
+abandoned the request, which then never takes effect (counted in
+``"abandoned"``).  With ``"after": true`` as well, the request takes effect first
+and only the answer is held (a slow reply after AWS acted).  A <fault>
 is the spec with every field filled in plus ``"id"``, ``"fired"`` (how many
-requests it has failed) and ``"remaining"`` (``count - fired``, or null).
+requests it has hit), ``"abandoned"`` and ``"remaining"`` (``count - fired``,
+or null).
 See :class:`FaultRegistry` for the exact firing rules and
 :func:`aws_error_response` for how each wire protocol carries the error.
 """
@@ -72,6 +79,7 @@ import math
 import os
 import random
 import re
+import select
 import signal
 import socket
 import struct
@@ -410,7 +418,7 @@ class Fault:
 
     id: str
     operation: str
-    error: str
+    error: str | None
     status: int
     message: str
     count: int | None
@@ -420,7 +428,9 @@ class Fault:
     service: str | None
     access_key: str | None = None
     after: bool = False
+    delay_seconds: float | None = None
     fired: int = 0
+    abandoned: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
@@ -440,18 +450,26 @@ class Fault:
             "service",
             "access_key",
             "after",
+            "delay_seconds",
         }
         if unknown:
             raise FaultSpecError(f"unknown fault fields: {sorted(unknown)}")
         operation, error = spec.get("operation"), spec.get("error")
         if not isinstance(operation, str) or not operation:
             raise FaultSpecError('"operation" must be a non-empty string')
-        if not isinstance(error, str) or not error:
+        delay = spec.get("delay_seconds")
+        if delay is not None and (
+            isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 < delay <= 3600
+        ):
+            raise FaultSpecError('"delay_seconds" must be a number in (0, 3600]')
+        if error is None and delay is None:
+            raise FaultSpecError('a fault needs "error", "delay_seconds" or both')
+        if error is not None and (not isinstance(error, str) or not error):
             raise FaultSpecError('"error" must be a non-empty string')
         status = spec.get("status", 400)
         if not _is_int(status) or not 400 <= status <= 599:
             raise FaultSpecError('"status" must be an integer from 400 to 599')
-        message = spec.get("message", error)
+        message = spec.get("message", error or "")
         if not isinstance(message, str):
             raise FaultSpecError('"message" must be a string')
         count = spec.get("count")
@@ -488,6 +506,7 @@ class Fault:
             service=service,
             access_key=access_key,
             after=after,
+            delay_seconds=None if delay is None else float(delay),
             rng=random.Random(seed),
         )
 
@@ -520,7 +539,9 @@ class Fault:
             "match": self.match,
             "access_key": self.access_key,
             "after": self.after,
+            "delay_seconds": self.delay_seconds,
             "fired": self.fired,
+            "abandoned": self.abandoned,
             "remaining": None if self.count is None else self.count - self.fired,
         }
 
@@ -588,6 +609,37 @@ class FaultRegistry:
                 fault.fired += 1
                 return fault
         return None
+
+    def record_abandoned(self, fault: Fault) -> None:
+        """Count a delayed request whose client hung up before it took effect."""
+        with self._lock:
+            fault.abandoned += 1
+
+
+def wait_for_client(environ: dict[str, Any], seconds: float) -> bool:
+    """Wait ``seconds``; False as soon as the client closes its connection.
+
+    The server's socket for the request is ``werkzeug.socket``; once the request
+    has been read, a readable socket with nothing to peek at means the peer has
+    closed it (or reset it).  Without the socket this is a plain sleep.
+    """
+    sock = environ.get("werkzeug.socket")
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        if sock is None:
+            time.sleep(remaining)
+            break
+        slice_seconds = min(remaining, 0.05)
+        try:
+            readable, _, _ = select.select([sock], [], [], slice_seconds)
+            if readable and sock.recv(1, socket.MSG_PEEK) == b"":
+                return False
+        except (OSError, ValueError):  # reset, or closed under us
+            return False
+        if readable:
+            # The client sent more (a pipelined request): it is still there.
+            time.sleep(slice_seconds)
+    return True
 
 
 # ---------------------------------------------------------------------------
@@ -1407,11 +1459,32 @@ class EmulatorApp:
         request = classify_request(environ, body)
         self._count(request)
         fault = self._faults.take(request)
-        if fault is not None and not fault.after:
+        if fault is None:
+            return self._serve(environ, request)
+        if fault.delay_seconds is not None and not fault.after:
+            LOG.info(
+                "holding %s for %s s (fault %s)", request.operation, fault.delay_seconds, fault.id
+            )
+            if not wait_for_client(environ, fault.delay_seconds):
+                self._faults.record_abandoned(fault)
+                LOG.info(
+                    "client abandoned %s; not applied (fault %s)", request.operation, fault.id
+                )
+                # Nobody reads this answer.
+                return aws_error_response(request, "RequestAbandoned", "client went away", 500)
+        if fault.error is not None and not fault.after:
             LOG.info("injected %s into %s (fault %s)", fault.error, request.operation, fault.id)
             return aws_error_response(request, fault.error, fault.message, fault.status)
         response = self._serve(environ, request)
-        if fault is not None:
+        if fault.delay_seconds is not None and fault.after:
+            LOG.info(
+                "holding the reply of %s for %s s (fault %s)",
+                request.operation,
+                fault.delay_seconds,
+                fault.id,
+            )
+            wait_for_client(environ, fault.delay_seconds)
+        if fault.error is not None:
             LOG.info("lost the reply of %s: %s (fault %s)", request.operation, fault.error, fault.id)
             return aws_error_response(request, fault.error, fault.message, fault.status)
         return response

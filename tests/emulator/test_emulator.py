@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
@@ -1377,6 +1378,109 @@ class FaultInjectionTest(AasTestCase):
             "POST", "faults", {"operation": "CreateQueue", "error": "X", "after": "yes"}
         )
         self.assertEqual(status, 400)
+
+    def queue_exists(self, queue: str) -> bool:
+        try:
+            aws_client("sqs").get_queue_url(QueueName=queue)
+        except ClientError as error:
+            self.assertEqual(
+                error.response["Error"]["Code"], "AWS.SimpleQueueService.NonExistentQueue"
+            )
+            return False
+        return True
+
+    def impatient_sqs(self, read_timeout: float) -> Any:
+        """An SQS client that gives up on a reply after ``read_timeout`` seconds."""
+        return boto3.Session().client(
+            "sqs",
+            endpoint_url=EMULATOR.url,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                read_timeout=read_timeout,
+            ),
+        )
+
+    def wait_until(self, condition: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                self.fail(f"{what} did not happen within {timeout} s")
+            time.sleep(0.05)
+
+    def test_delay_holds_the_request_then_answers_as_usual(self) -> None:
+        queue = unique("slow")
+        fault = self.add_fault(operation="CreateQueue", delay_seconds=1.0, count=1, match=queue)
+        self.assertEqual((fault["error"], fault["delay_seconds"]), (None, 1.0))
+        sqs = aws_client("sqs")
+        started = time.monotonic()
+        url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+        self.assertGreaterEqual(time.monotonic() - started, 1.0)
+        self.assertTrue(url.endswith(queue))
+        self.assertEqual(self.fault_state(fault["id"])["fired"], 1)
+        self.assertEqual(self.fault_state(fault["id"])["abandoned"], 0)
+        # Counted: the next request is not held.
+        started = time.monotonic()
+        sqs.get_queue_url(QueueName=queue)
+        sqs.delete_queue(QueueUrl=url)
+        self.assertLess(time.monotonic() - started, 1.0)
+
+    def test_a_held_request_abandoned_by_its_client_never_takes_effect(self) -> None:
+        queue = unique("abandoned")
+        fault = self.add_fault(operation="CreateQueue", delay_seconds=2.0, count=1, match=queue)
+        started = time.monotonic()
+        with self.assertRaises(botocore.exceptions.ReadTimeoutError):
+            self.impatient_sqs(0.3).create_queue(QueueName=queue)
+        self.wait_until(
+            lambda: self.fault_state(fault["id"])["abandoned"] == 1, 1.5, "the abandonment"
+        )
+        # Noticed during the hold, not at its end.
+        self.assertLess(time.monotonic() - started, 2.0)
+        time.sleep(max(0.0, started + 2.5 - time.monotonic()))
+        self.assertFalse(self.queue_exists(queue))
+
+    def test_delay_after_acts_first_and_answers_late(self) -> None:
+        queue = unique("slow-reply")
+        fault = self.add_fault(
+            operation="CreateQueue", delay_seconds=1.5, count=1, match=queue, after=True
+        )
+        started = time.monotonic()
+        with self.assertRaises(botocore.exceptions.ReadTimeoutError):
+            self.impatient_sqs(0.3).create_queue(QueueName=queue)
+        # AWS acted although the caller is still waiting for the reply.
+        self.assertTrue(self.queue_exists(queue))
+        self.assertLess(time.monotonic() - started, 1.5)
+        self.assertEqual(self.fault_state(fault["id"])["abandoned"], 0)
+        sqs = aws_client("sqs")
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+
+    def test_delay_with_an_error_answers_the_error_late_without_acting(self) -> None:
+        queue = unique("slow-error")
+        self.add_fault(
+            operation="CreateQueue",
+            error="ServiceUnavailable",
+            status=503,
+            delay_seconds=0.5,
+            count=1,
+            match=queue,
+        )
+        started = time.monotonic()
+        with self.assertRaises(ClientError) as caught:
+            aws_client("sqs").create_queue(QueueName=queue)
+        self.assertGreaterEqual(time.monotonic() - started, 0.5)
+        self.assertEqual(error_code(caught), "ServiceUnavailable")
+        self.assertFalse(self.queue_exists(queue))
+
+    def test_delay_must_be_a_positive_number_of_at_most_an_hour(self) -> None:
+        for delay in (0, -1, "1", True, 3601, None):
+            with self.subTest(delay=delay):
+                status, answer = control(
+                    "POST", "faults", {"operation": "CreateQueue", "delay_seconds": delay}
+                )
+                self.assertEqual(status, 400)
+                self.assertIn("error", answer)
 
     def test_count_is_exact_under_concurrency(self) -> None:
         marker = unique("parallel")

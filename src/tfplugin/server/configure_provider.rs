@@ -27,7 +27,7 @@ impl<P: Provider> ProviderServer<P> {
                     ConfigureRequest {
                         config: &config,
                         terraform_version: &req.terraform_version,
-                        stop: self.inner.stop.clone(),
+                        stop: self.stop_token(),
                     },
                     &mut diags,
                 )

@@ -24,7 +24,7 @@ mod validate_provider_config;
 mod validate_resource_config;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -71,7 +71,9 @@ struct Inner<P: Provider> {
     functions: HashMap<&'static str, Arc<dyn Function>>,
     schema_response: pb::get_provider_schema::Response,
     configured: RwLock<Configured<P::Client>>,
-    stop: CancellationToken,
+    /// The token of the current run: handed to ConfigureProvider, cancelled (and replaced
+    /// by a fresh one for a later run of a reattached provider) by StopProvider.
+    stop: Mutex<CancellationToken>,
 }
 
 /// Serves a [`Provider`] as `tfplugin6.Provider`. Cheap to clone.
@@ -132,14 +134,29 @@ impl<P: Provider> ProviderServer<P> {
                 functions,
                 schema_response,
                 configured: RwLock::new(Configured::No),
-                stop: CancellationToken::new(),
+                stop: Mutex::new(CancellationToken::new()),
             }),
         }
     }
 
-    /// Cancelled when Terraform asks the provider to stop (StopProvider).
+    /// The token the next ConfigureProvider hands to the provider: cancelled by
+    /// [`ProviderServer::stop`].
     pub fn stop_token(&self) -> CancellationToken {
-        self.inner.stop.clone()
+        self.inner
+            .stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Cancels the work in flight (StopProvider, and go-plugin's Shutdown): the token
+    /// every configured client watches is cancelled, and ConfigureProvider hands out a
+    /// fresh one from now on, so that a provider serving several Terraform runs
+    /// (`--debug`) works again in the next one.
+    pub fn stop(&self) {
+        let mut token = self.inner.stop.lock().unwrap_or_else(|e| e.into_inner());
+        token.cancel();
+        *token = CancellationToken::new();
     }
 
     fn resource(

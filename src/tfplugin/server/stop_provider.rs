@@ -1,4 +1,5 @@
-//! StopProvider: cancel work in flight (long waits and retries watch the stop token).
+//! StopProvider: cancel work in flight. The configured provider's remote calls, retries
+//! and waits watch the stop token, so the RPCs in progress answer within moments.
 
 use super::ProviderServer;
 use crate::tfplugin::proto as pb;
@@ -10,7 +11,7 @@ impl<P: Provider> ProviderServer<P> {
         _req: pb::stop_provider::Request,
     ) -> pb::stop_provider::Response {
         tracing::info!("stop requested: cancelling operations in flight");
-        self.inner.stop.cancel();
+        self.stop();
         pb::stop_provider::Response {
             error: String::new(),
         }

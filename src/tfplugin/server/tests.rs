@@ -357,6 +357,7 @@ struct Harness {
     client: ProviderClient<Channel>,
     store: Store,
     stop: CancellationToken,
+    server: ProviderServer<TestProvider>,
 }
 
 /// Serves a fresh [`TestProvider`] (not configured) and connects a client to it.
@@ -366,6 +367,7 @@ async fn serve() -> Harness {
         store: Arc::clone(&store),
     });
     let stop = server.stop_token();
+    let handle = server.clone();
     let (client_io, server_io) = tokio::io::duplex(1 << 16);
     tokio::spawn(async move {
         Server::builder()
@@ -381,6 +383,7 @@ async fn serve() -> Harness {
         client: ProviderClient::new(channel),
         store,
         stop,
+        server: handle,
     }
 }
 
@@ -1863,4 +1866,18 @@ async fn stop_provider_cancels_the_stop_token() {
         .into_inner();
     assert_eq!(resp.error, "");
     assert!(h.stop.is_cancelled());
+}
+
+#[tokio::test]
+async fn after_stop_provider_the_next_configuration_gets_a_fresh_token() {
+    let mut h = serve_configured().await;
+    h.client
+        .stop_provider(pb::stop_provider::Request {})
+        .await
+        .expect("StopProvider answers");
+    assert!(h.stop.is_cancelled());
+    let next = h.server.stop_token();
+    assert!(!next.is_cancelled(), "a later run is not stopped already");
+    h.server.stop();
+    assert!(next.is_cancelled(), "stop cancels the current token");
 }

@@ -238,11 +238,21 @@ impl Fault {
 
     /// How many times the fault has fired.
     pub fn fired(&self) -> u64 {
+        self.counter("fired")
+    }
+
+    /// How many requests held by a `delay_seconds` fault their client abandoned (they
+    /// never took effect).
+    pub fn abandoned(&self) -> u64 {
+        self.counter("abandoned")
+    }
+
+    fn counter(&self, name: &str) -> u64 {
         let all = control("GET", "/_queuescale/faults", None);
         all["faults"]
             .as_array()
             .and_then(|fs| fs.iter().find(|f| f["id"] == self.id.as_str()))
-            .and_then(|f| f["fired"].as_u64())
+            .and_then(|f| f[name].as_u64())
             .unwrap_or(0)
     }
 }

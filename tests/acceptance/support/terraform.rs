@@ -289,6 +289,27 @@ impl Workspace {
         self.run_with(args, &[])
     }
 
+    /// Starts `terraform ARGS` without waiting for it, in a process group of its own (as
+    /// a shell runs a foreground job), with its output going to files in the work dir.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        use std::os::unix::process::CommandExt;
+        let step = self.step.get() + 1;
+        let out = self.dir.join(format!("spawned-{step:02}.stdout"));
+        let err = self.dir.join(format!("spawned-{step:02}.stderr"));
+        let mut cmd = self.command(args, &[]);
+        cmd.process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("create stdout file"))
+            .stderr(std::fs::File::create(&err).expect("create stderr file"));
+        let child = cmd.spawn().expect("start terraform");
+        Running {
+            child,
+            stdout: out,
+            stderr: err,
+            label: self.label.clone(),
+        }
+    }
+
     /// Runs a command that must succeed.
     pub fn ok(&self, args: &[&str]) -> Run {
         let r = self.run(args);
@@ -394,6 +415,86 @@ impl Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         self.keep_on_failure();
+    }
+}
+
+/// A Terraform command started with [`Workspace::spawn`]; killed (with its process
+/// group, the provider included) if dropped while it still runs.
+pub struct Running {
+    child: std::process::Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+    label: String,
+}
+
+impl Running {
+    /// Sends SIGINT to the command's process group: what Ctrl-C in a terminal does, so
+    /// Terraform and the provider it started both receive it.
+    pub fn interrupt(&self) {
+        self.signal_group("INT");
+    }
+
+    fn signal_group(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, "--", &format!("-{}", self.child.id())])
+            .status()
+            .expect("run kill");
+        assert!(
+            status.success(),
+            "[{}] kill -s {signal} failed: {status}",
+            self.label
+        );
+    }
+
+    /// Whether the command has ended.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// Waits for the command to end; after `limit`, kills it and panics with what it
+    /// printed so far.
+    pub fn wait(mut self, limit: std::time::Duration) -> Run {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for terraform") {
+                return Run {
+                    code: status.code().unwrap_or(-1),
+                    stdout: std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+                    stderr: std::fs::read_to_string(&self.stderr).unwrap_or_default(),
+                };
+            }
+            if std::time::Instant::now() > deadline {
+                self.signal_group("KILL");
+                let _ = self.child.wait();
+                panic!(
+                    "[{}] terraform still ran after {limit:?}; killed it.\n--- stdout\n{}\n--- stderr\n{}",
+                    self.label,
+                    std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+                    std::fs::read_to_string(&self.stderr).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// What the command has printed so far, for assertion messages.
+    pub fn text_so_far(&self) -> String {
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            std::fs::read_to_string(&self.stdout).unwrap_or_default(),
+            std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        )
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+            let _ = self.child.wait();
+        }
     }
 }
 
