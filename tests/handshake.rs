@@ -751,19 +751,44 @@ async fn the_handshake_certificate_is_not_accepted_for_a_name_other_than_localho
 }
 
 // ---------------------------------------------------------------------------------------
-// TLS disabled
+// TF_DISABLE_PLUGIN_TLS: Terraform's switch, read by Terraform (any non-empty value turns
+// AutoMTLS off, and then no PLUGIN_CLIENT_CERT is sent). Like go-plugin's server, the plugin
+// serves TLS exactly when it is given a certificate, whatever the variable says.
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn with_tls_disabled_the_cert_field_is_empty_and_plaintext_grpc_is_served() {
-    let mut plugin = PluginProcess::spawn(
-        &[],
-        &[
-            (COOKIE_KEY, COOKIE_VALUE.to_owned()),
-            ("PLUGIN_PROTOCOL_VERSIONS", "5,6".to_owned()),
-            ("TF_DISABLE_PLUGIN_TLS", "1".to_owned()),
-        ],
+/// Starts the plugin with Terraform's AutoMTLS environment plus `TF_DISABLE_PLUGIN_TLS`
+/// set to `value` (or left unset), and checks that it serves the schema over AutoMTLS.
+async fn assert_mtls_served_with_tls_variable(value: Option<&str>) {
+    let terraform = Identity::terraform_like();
+    let mut env = terraform_env(&terraform);
+    if let Some(v) = value {
+        env.push(("TF_DISABLE_PLUGIN_TLS", v.to_owned()));
+    }
+    let mut plugin = PluginProcess::spawn(&[], &env);
+    let handshake = plugin.handshake().await;
+    assert!(
+        handshake.cert.is_some(),
+        "TF_DISABLE_PLUGIN_TLS={value:?} beside a client certificate: the handshake line must \
+         carry the server certificate"
     );
+    let channel = mtls_channel(&handshake, &terraform).await;
+    let schema = within(get_provider_schema(channel))
+        .await
+        .expect("GetProviderSchema over AutoMTLS");
+    assert_is_queuescale_schema(&schema);
+}
+
+/// Starts the plugin without a client certificate, `TF_DISABLE_PLUGIN_TLS` set to `value`
+/// (or unset), and checks that it serves plaintext gRPC with an empty CERT field.
+async fn assert_plaintext_served_with_tls_variable(value: Option<&str>) {
+    let mut env = vec![
+        (COOKIE_KEY, COOKIE_VALUE.to_owned()),
+        ("PLUGIN_PROTOCOL_VERSIONS", "5,6".to_owned()),
+    ];
+    if let Some(v) = value {
+        env.push(("TF_DISABLE_PLUGIN_TLS", v.to_owned()));
+    }
+    let mut plugin = PluginProcess::spawn(&[], &env);
     let line = plugin.stdout_line().await;
     assert!(line.ends_with("|grpc|\n"), "empty CERT field: {line:?}");
     let handshake = Handshake::parse(&line);
@@ -774,6 +799,49 @@ async fn with_tls_disabled_the_cert_field_is_empty_and_plaintext_grpc_is_served(
         .await
         .expect("GetProviderSchema over plaintext HTTP/2");
     assert_is_queuescale_schema(&schema);
+}
+
+#[tokio::test]
+async fn with_tls_variable_unset_and_a_client_certificate_mtls_is_served() {
+    assert_mtls_served_with_tls_variable(None).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_empty_and_a_client_certificate_mtls_is_served() {
+    // `TF_DISABLE_PLUGIN_TLS= terraform plan`: Terraform keeps AutoMTLS on.
+    assert_mtls_served_with_tls_variable(Some("")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_1_and_a_client_certificate_mtls_is_served() {
+    // Only a host that ignores the variable sends both; it expects TLS, as go-plugin serves.
+    assert_mtls_served_with_tls_variable(Some("1")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_true_and_a_client_certificate_mtls_is_served() {
+    assert_mtls_served_with_tls_variable(Some("true")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_1_and_no_client_certificate_plaintext_grpc_is_served() {
+    // What Terraform does for `TF_DISABLE_PLUGIN_TLS=1`.
+    assert_plaintext_served_with_tls_variable(Some("1")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_true_and_no_client_certificate_plaintext_grpc_is_served() {
+    assert_plaintext_served_with_tls_variable(Some("true")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_empty_and_no_client_certificate_plaintext_grpc_is_served() {
+    assert_plaintext_served_with_tls_variable(Some("")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_unset_and_no_client_certificate_plaintext_grpc_is_served() {
+    assert_plaintext_served_with_tls_variable(None).await;
 }
 
 // ---------------------------------------------------------------------------------------

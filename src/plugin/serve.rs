@@ -48,10 +48,15 @@ pub struct PluginEnv {
     pub min_port: Option<String>,
     /// `PLUGIN_MAX_PORT`
     pub max_port: Option<String>,
-    /// `PLUGIN_CLIENT_CERT`
+    /// `PLUGIN_CLIENT_CERT`: Terraform's certificate for AutoMTLS; TLS is served exactly
+    /// when it is present and not blank.
+    ///
+    /// `TF_DISABLE_PLUGIN_TLS` is Terraform's switch, not the plugin's: Terraform turns
+    /// AutoMTLS off for any non-empty value (`os.Getenv("TF_DISABLE_PLUGIN_TLS") == ""`
+    /// enables it, in Terraform's `meta_providers.go`) and then sends no certificate.
+    /// go-plugin's server (`server.go`) never reads the variable; neither does this one, so
+    /// an empty value, or any value beside a certificate, cannot make the two sides disagree.
     pub client_cert: Option<String>,
-    /// Whether `TF_DISABLE_PLUGIN_TLS` is set.
-    pub tls_disabled: bool,
 }
 
 impl PluginEnv {
@@ -64,7 +69,6 @@ impl PluginEnv {
             min_port: var("PLUGIN_MIN_PORT"),
             max_port: var("PLUGIN_MAX_PORT"),
             client_cert: var("PLUGIN_CLIENT_CERT").filter(|c| !c.trim().is_empty()),
-            tls_disabled: std::env::var_os("TF_DISABLE_PLUGIN_TLS").is_some(),
         }
     }
 }
@@ -114,9 +118,9 @@ async fn serve_checked<P: Provider>(provider: P, env: &PluginEnv) -> Result<(), 
     let (min, max) = handshake::port_range(env.min_port.as_deref(), env.max_port.as_deref())?;
     let listener = bind_in_range(min, max).await?;
     let addr = listener.local_addr()?;
-    let mtls = match (&env.client_cert, env.tls_disabled) {
-        (Some(pem), false) => Some(tls::auto_mtls(pem)?),
-        _ => None,
+    let mtls = match &env.client_cert {
+        Some(pem) => Some(tls::auto_mtls(pem)?),
+        None => None,
     };
     let shutdown = CancellationToken::new();
     let router = router(provider, &shutdown).await;
