@@ -87,8 +87,20 @@ impl PluginProcess {
     /// are inherited from the test runner, minus [`PLUGIN_VARIABLES`]).
     fn spawn(args: &[&str], env: &[(&str, String)]) -> PluginProcess {
         let mut cmd = Command::new(BINARY);
-        cmd.args(args)
-            .stdin(Stdio::null())
+        cmd.args(args);
+        PluginProcess::launch(cmd, env)
+    }
+
+    /// Like [`PluginProcess::spawn`] without arguments, with the open-file limit
+    /// (`RLIMIT_NOFILE`) lowered to `limit` by the shell that then becomes the plugin.
+    fn spawn_with_fd_limit(limit: u32, env: &[(&str, String)]) -> PluginProcess {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("ulimit -n {limit} && exec \"$0\""), BINARY]);
+        PluginProcess::launch(cmd, env)
+    }
+
+    fn launch(mut cmd: Command, env: &[(&str, String)]) -> PluginProcess {
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -194,6 +206,25 @@ impl PluginProcess {
         assert!(status.success(), "kill -s {name} failed: {status}");
     }
 
+    /// File descriptors the process has open now.
+    fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("list the plugin's file descriptors")
+            .count()
+    }
+
+    /// CPU time (user + system) the process has used so far.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("read the plugin's /proc stat");
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')').expect("stat has a command name").1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+    }
+
     /// Whether the process is still running (it has not exited yet).
     fn is_running(&mut self) -> bool {
         self.child
@@ -201,6 +232,18 @@ impl PluginProcess {
             .expect("query the plugin's status")
             .is_none()
     }
+}
+
+/// The kernel's clock tick rate for /proc CPU times (`getconf CLK_TCK`).
+fn clock_ticks_per_second() -> f64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("run getconf CLK_TCK");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK is a number")
 }
 
 /// The handshake line's fields.
@@ -842,6 +885,59 @@ async fn with_tls_variable_empty_and_no_client_certificate_plaintext_grpc_is_ser
 #[tokio::test]
 async fn with_tls_variable_unset_and_no_client_certificate_plaintext_grpc_is_served() {
     assert_plaintext_served_with_tls_variable(None).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Running out of file descriptors
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn out_of_file_descriptors_the_plugin_backs_off_instead_of_spinning_and_recovers() {
+    const LIMIT: u32 = 64;
+    /// CPU the plugin may use while it cannot accept: a spinning accept loop uses about
+    /// all of one core.
+    const WATCH: Duration = Duration::from_secs(2);
+    const CPU_ALLOWED: Duration = Duration::from_millis(300);
+
+    let terraform = Identity::terraform_like();
+    let mut plugin = PluginProcess::spawn_with_fd_limit(LIMIT, &terraform_env(&terraform));
+    let handshake = plugin.handshake().await;
+
+    // Connections that never start TLS: each holds one of the plugin's descriptors until
+    // the set-up bound; the rest wait in the listen backlog, where accept() fails EMFILE.
+    let mut hogs = Vec::new();
+    for _ in 0..LIMIT + 16 {
+        hogs.push(
+            within(TcpStream::connect(handshake.addr))
+                .await
+                .expect("TCP connect (the kernel completes it from the backlog)"),
+        );
+    }
+    let deadline = Instant::now() + STEP;
+    while plugin.open_fds() < LIMIT as usize - 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the plugin never ran out of descriptors: {} of {LIMIT} open",
+            plugin.open_fds()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let before = plugin.cpu_time();
+    tokio::time::sleep(WATCH).await;
+    let used = plugin.cpu_time() - before;
+    assert!(plugin.is_running(), "stderr:\n{}", plugin.stderr());
+    assert!(
+        used < CPU_ALLOWED,
+        "the plugin used {used:?} of CPU in {WATCH:?} while out of descriptors"
+    );
+
+    drop(hogs);
+    let channel = mtls_channel(&handshake, &terraform).await;
+    let schema = within(get_provider_schema(channel))
+        .await
+        .expect("GetProviderSchema once descriptors are free again");
+    assert_is_queuescale_schema(&schema);
 }
 
 // ---------------------------------------------------------------------------------------

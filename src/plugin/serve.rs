@@ -7,18 +7,15 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
 use super::handshake::{self, HandshakeError};
+use super::incoming::{self, SETUP_TIMEOUT};
 use super::log;
 use super::proto;
 use super::services::{Broker, Controller, Stdio};
@@ -141,17 +138,12 @@ async fn serve_checked<P: Provider>(provider: P, env: &PluginEnv) -> Result<(), 
     let server = async {
         match mtls {
             Some(m) => {
-                router
-                    .serve_with_incoming_shutdown(
-                        tls_incoming(listener, m.config, shutdown.clone()),
-                        signal,
-                    )
-                    .await
+                let incoming = incoming::tls(listener, m.config, shutdown.clone(), SETUP_TIMEOUT);
+                router.serve_with_incoming_shutdown(incoming, signal).await
             }
             None => {
-                router
-                    .serve_with_incoming_shutdown(no_delay(listener), signal)
-                    .await
+                let incoming = incoming::plaintext(listener, shutdown.clone(), SETUP_TIMEOUT);
+                router.serve_with_incoming_shutdown(incoming, signal).await
             }
         }
     };
@@ -208,45 +200,6 @@ async fn bind_in_range(min: u16, max: u16) -> Result<TcpListener, ServeError> {
     Err(ServeError::NoPort(min, max))
 }
 
-/// Plaintext connections with Nagle's algorithm off (see [`tls_incoming`]).
-fn no_delay(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
-}
-
-/// Accepts TCP connections and completes TLS handshakes off the accept loop; connections
-/// that fail the handshake (e.g. no or the wrong client certificate) are dropped.
-fn tls_incoming(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    shutdown: CancellationToken,
-) -> ReceiverStream<Result<tokio_rustls::server::TlsStream<TcpStream>, std::io::Error>> {
-    let acceptor = TlsAcceptor::from(config);
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                () = shutdown.cancelled() => break,
-                a = listener.accept() => a,
-            };
-            let Ok((tcp, peer)) = accepted else { continue };
-            // gRPC exchanges small messages: without this, Nagle's algorithm and delayed
-            // ACKs add ~40 ms to a round trip.
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                match acceptor.accept(tcp).await {
-                    Ok(tls) => {
-                        let _ = tx.send(Ok(tls)).await;
-                    }
-                    Err(e) => tracing::warn!(%peer, "refused TLS connection: {e}"),
-                }
-            });
-        }
-    });
-    ReceiverStream::new(rx)
-}
-
 /// Terraform forwards Ctrl-C to its plugins and then asks them to stop over gRPC;
 /// a plugin must not die of the signal itself. SIGTERM, by contrast, stops serving.
 ///
@@ -301,8 +254,9 @@ pub async fn serve_debug<P: Provider>(provider: P) -> Result<(), ServeError> {
         let s = shutdown.clone();
         async move { s.cancelled().await }
     };
+    let incoming = incoming::plaintext(listener, shutdown.clone(), SETUP_TIMEOUT);
     router
-        .serve_with_incoming_shutdown(no_delay(listener), signal)
+        .serve_with_incoming_shutdown(incoming, signal)
         .await?;
     Ok(())
 }
