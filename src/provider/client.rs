@@ -15,6 +15,7 @@ use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
+use super::files::SharedFiles;
 
 /// Default retries per request when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 10;
@@ -86,8 +87,9 @@ fn sources_tried(cfg: &ProviderConfig) -> String {
     }
 }
 
-/// Loads the SDK configuration the provider block describes.
-async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
+/// Loads the SDK configuration the provider block describes; `shared` holds the contents
+/// of its shared files, already read (the SDK is never given their paths).
+async fn load_sdk_config(cfg: &ProviderConfig, shared: &SharedFiles) -> SdkConfig {
     let retries = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(retries.saturating_add(1)))
@@ -112,11 +114,11 @@ async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
         let mut files = EnvConfigFiles::builder()
             .include_default_config_file(cfg.shared_config_files.is_empty())
             .include_default_credentials_file(cfg.shared_credentials_files.is_empty());
-        for f in &cfg.shared_config_files {
-            files = files.with_file(EnvConfigFileKind::Config, f);
+        for text in &shared.config {
+            files = files.with_contents(EnvConfigFileKind::Config, text.clone());
         }
-        for f in &cfg.shared_credentials_files {
-            files = files.with_file(EnvConfigFileKind::Credentials, f);
+        for text in &shared.credentials {
+            files = files.with_contents(EnvConfigFileKind::Credentials, text.clone());
         }
         loader = loader.profile_files(files.build());
     }
@@ -164,9 +166,10 @@ async fn load_sdk_config(cfg: &ProviderConfig) -> SdkConfig {
 /// [`ConnectError`] with a message naming the credential sources tried.
 pub async fn connect(
     cfg: &ProviderConfig,
+    shared: &SharedFiles,
     stop: CancellationToken,
 ) -> Result<Clients, ConnectError> {
-    let sdk = load_sdk_config(cfg).await;
+    let sdk = load_sdk_config(cfg, shared).await;
     let region = sdk
         .region()
         .map(ToString::to_string)

@@ -130,10 +130,14 @@ pub fn schema() -> Schema {
                  profile's region.",
             ),
             optional_string("profile", "Named profile from the shared config and credentials files."),
-            Attribute::optional("shared_config_files", Type::list(Type::String))
-                .describe("Paths of shared config files to use instead of `~/.aws/config`."),
-            Attribute::optional("shared_credentials_files", Type::list(Type::String))
-                .describe("Paths of shared credentials files to use instead of `~/.aws/credentials`."),
+            Attribute::optional("shared_config_files", Type::list(Type::String)).describe(
+                "Paths of shared config files to use instead of `~/.aws/config` (regular files \
+                 of at most 4 MiB; a leading `~/` is the home directory).",
+            ),
+            Attribute::optional("shared_credentials_files", Type::list(Type::String)).describe(
+                "Paths of shared credentials files to use instead of `~/.aws/credentials` \
+                 (regular files of at most 4 MiB; a leading `~/` is the home directory).",
+            ),
             optional_string("access_key", "Static access key id. Requires `secret_key`."),
             Attribute::optional("secret_key", Type::String)
                 .sensitive()

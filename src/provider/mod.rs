@@ -1,10 +1,11 @@
 //! The `queuescale` provider: its configuration block and the types it serves.
 //!
-//! Owns wiring only: configuration is parsed in `config.rs`, AWS clients built in
-//! `client.rs`; resources, data sources and functions live in their own modules.
+//! Owns wiring only: configuration is parsed in `config.rs`, the files it names read in
+//! `files.rs`, AWS clients built in `client.rs`; resources, data sources and functions live in their own modules.
 
 pub mod client;
 pub mod config;
+pub mod files;
 
 use std::sync::Arc;
 
@@ -59,7 +60,8 @@ impl Provider for Queuescale {
         }
         let cfg = config::parse(req.config);
         tracing::debug!(terraform_version = req.terraform_version, config = ?cfg, "configuring");
-        match client::connect(&cfg, req.stop).await {
+        let shared = files::read_shared_files(&cfg, diags).await?;
+        match client::connect(&cfg, &shared, req.stop).await {
             Ok(c) => Some(c),
             Err(e) => {
                 diags.error("Cannot configure AWS access", e.to_string());
