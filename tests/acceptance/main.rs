@@ -13,6 +13,7 @@ mod backlog_policy;
 mod data_source;
 mod examples;
 mod install;
+mod numbers;
 mod provider_config;
 mod scalable_target;
 mod step_policy;
@@ -31,6 +32,7 @@ fn cases() -> Vec<Case> {
     all.extend(backlog_policy::cases());
     all.extend(step_policy::cases());
     all.extend(provider_config::cases());
+    all.extend(numbers::cases());
     all
 }
 
