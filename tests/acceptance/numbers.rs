@@ -1,6 +1,7 @@
 //! Numbers at the edges of float64 through the real terraform binary: decimals beyond its
-//! range (`1e400`, which Terraform sends as a decimal string). Each is either used as
-//! documented or rejected at its own attribute; none is a "protocol error".
+//! range (`1e400`, which Terraform sends as a decimal string) and inputs whose quotient
+//! overflows it. Each is either used as documented or rejected at its own attribute;
+//! none is a "protocol error", none reaches state as infinity.
 
 use crate::support::terraform::{Run, TerraformBin, Workspace, required_providers};
 use crate::support::{Case, aws_workspace, provider_header};
@@ -8,8 +9,21 @@ use crate::support::{Case, aws_workspace, provider_header};
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new(
+            "numbers_backlog_target_with_an_infinite_ratio_fails_at_the_latency",
+            data_source_infinite_ratio,
+        ),
+        Case::new(
             "numbers_backlog_target_beyond_float64_fails_at_the_latency",
             data_source_beyond_float64,
+        ),
+        Case::new(
+            "numbers_backlog_function_with_an_infinite_ratio_names_the_latency",
+            function_infinite_ratio,
+        )
+        .since((1, 8, 0)),
+        Case::new(
+            "numbers_backlog_policy_with_an_infinite_ratio_fails_at_the_latency",
+            policy_infinite_ratio,
         ),
         Case::new(
             "numbers_backlog_policy_capacity_beyond_float64_fails_at_the_attribute",
@@ -35,6 +49,11 @@ fn offline(body: &str) -> String {
     )
 }
 
+/// Terraform wraps diagnostic details at 78 columns: compare with single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A failed plan whose error names `summary` and quotes the configuration line `line`,
 /// with no word of a protocol error.
 fn assert_fails_at(r: &Run, summary: &str, line: &str) {
@@ -46,6 +65,22 @@ fn assert_fails_at(r: &Run, summary: &str, line: &str) {
         "{}",
         r.text()
     );
+}
+
+fn data_source_infinite_ratio(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "num-ds-ratio");
+    ws.write_config(&offline(
+        "data \"queuescale_backlog_target\" \"t\" {\n  acceptable_latency_seconds = 1e308\n  \
+         average_processing_seconds = 1e-308\n}\n",
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_fails_at(
+        &r,
+        "Invalid acceptable_latency_seconds",
+        "acceptable_latency_seconds = 1e308",
+    );
+    assert!(one_line(&r.stderr).contains("2^360"), "{}", r.text());
 }
 
 fn data_source_beyond_float64(tf: &TerraformBin) {
@@ -63,12 +98,44 @@ fn data_source_beyond_float64(tf: &TerraformBin) {
     );
 }
 
+fn function_infinite_ratio(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "num-fn-ratio");
+    ws.write_config(&offline(
+        "output \"t\" {\n  value = provider::queuescale::backlog_target(1e308, 1e-308)\n}\n",
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    let text = one_line(&r.stderr);
+    assert!(
+        text.contains("\"acceptable_latency_seconds\" parameter: acceptable_latency_seconds"),
+        "{}",
+        r.text()
+    );
+    assert!(!text.contains(".."), "one final period:\n{}", r.text());
+}
+
 fn backlog_policy(body: &str) -> String {
     format!(
         "{}resource \"queuescale_sqs_backlog_scaling_policy\" \"p\" {{\n  name = \"qsacc-numbers\"\n  \
          queue_name = \"q\"\n  cluster_name = \"c\"\n  service_name = \"s\"\n{body}}}\n",
         provider_header()
     )
+}
+
+fn policy_infinite_ratio(tf: &TerraformBin) {
+    let ws = aws_workspace(tf, "num-bp-ratio");
+    ws.write_config(&backlog_policy(
+        "  min_capacity = 0\n  max_capacity = 5\n  acceptable_latency_seconds = 1e308\n  \
+         average_processing_seconds = 1e-308\n",
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_fails_at(
+        &r,
+        "Invalid acceptable_latency_seconds",
+        "acceptable_latency_seconds = 1e308",
+    );
 }
 
 fn policy_capacity_beyond_float64(tf: &TerraformBin) {
