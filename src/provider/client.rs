@@ -4,6 +4,7 @@
 //! Messages name where credentials came from, never their secret parts.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -12,6 +13,12 @@ use aws_config::{AppName, BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
@@ -54,6 +61,19 @@ pub enum ConnectError {
         /// Which sources were tried.
         tried: String,
         /// What the last source said.
+        cause: String,
+    },
+    /// The credentials check could not reach STS at all (refused, timed out, no route,
+    /// name not resolved): nothing is known about the credentials.
+    #[error(
+        "cannot reach the STS endpoint {endpoint} to check the credentials: {cause}. Check \
+         endpoints.sts, AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, the network and any proxy; \
+         skip_credentials_validation = true skips this check"
+    )]
+    Unreachable {
+        /// The endpoint the request went to (scheme, host and port).
+        endpoint: String,
+        /// Why the connection failed.
         cause: String,
     },
     /// STS refused the credentials.
@@ -233,7 +253,14 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             cause: error_chain(&e),
         })?;
     let sts = aws_sdk_sts::Client::new(sdk);
-    match sts.get_caller_identity().send().await {
+    let endpoint = RecordEndpoint::default();
+    let answer = sts
+        .get_caller_identity()
+        .customize()
+        .interceptor(endpoint.clone())
+        .send()
+        .await;
+    match answer {
         Ok(who) => {
             tracing::info!(
                 account = who.account().unwrap_or_default(),
@@ -242,6 +269,14 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             );
             Ok(())
         }
+        Err(e @ (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))) => {
+            Err(ConnectError::Unreachable {
+                endpoint: endpoint
+                    .get()
+                    .unwrap_or_else(|| "(not resolved)".to_owned()),
+                cause: error_chain(&e),
+            })
+        }
         Err(e) => Err(ConnectError::Rejected {
             source_desc: format!(
                 "{tried} (access key {})",
@@ -249,6 +284,46 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             ),
             cause: error_chain(&e),
         }),
+    }
+}
+
+/// Remembers where a request was sent (scheme, host and port; no path or query), so a
+/// connection failure can name the endpoint it could not reach.
+#[derive(Debug, Clone, Default)]
+struct RecordEndpoint(Arc<Mutex<Option<String>>>);
+
+impl RecordEndpoint {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|g| g.clone())
+    }
+}
+
+impl Intercept for RecordEndpoint {
+    fn name(&self) -> &'static str {
+        "RecordEndpoint"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(endpoint_of(context.request().uri()));
+        }
+        Ok(())
+    }
+}
+
+/// `scheme://host:port` of a request URI.
+fn endpoint_of(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if scheme.is_empty() {
+        authority.to_owned()
+    } else {
+        format!("{scheme}://{authority}")
     }
 }
 
@@ -265,4 +340,33 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_is_scheme_host_and_port_only() {
+        assert_eq!(
+            endpoint_of("https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity"),
+            "https://sts.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(endpoint_of("http://127.0.0.1:9/"), "http://127.0.0.1:9");
+        assert_eq!(endpoint_of("http://[::1]:4566"), "http://[::1]:4566");
+    }
+
+    #[test]
+    fn unreachable_says_so_and_names_the_endpoint() {
+        let text = ConnectError::Unreachable {
+            endpoint: "http://127.0.0.1:9".into(),
+            cause: "dispatch failure: Connection refused".into(),
+        }
+        .to_string();
+        assert!(
+            text.starts_with("cannot reach the STS endpoint http://127.0.0.1:9"),
+            "{text}"
+        );
+        assert!(!text.contains("rejected"), "{text}");
+    }
 }

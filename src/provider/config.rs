@@ -1,8 +1,8 @@
 //! The `provider "queuescale" { … }` block: schema, validation and parsing into
 //! [`ProviderConfig`]. Building AWS clients from it lives in `client.rs`.
 //!
-//! Secrets (`secret_key`, `token`) are held only in [`ProviderConfig`]; its `Debug` output
-//! redacts them and no message here repeats them.
+//! Secrets (`secret_key`, `token`, `assume_role.external_id`) are held only in
+//! [`ProviderConfig`]; its `Debug` output redacts them and no message here repeats them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,7 +31,9 @@ pub const ENDPOINT_SERVICES: [&str; 5] =
     ["applicationautoscaling", "cloudwatch", "ecs", "sqs", "sts"];
 
 /// A role to assume after resolving the base credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `external_id` is treated as a secret: its `Debug` output shows only whether it is set.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AssumeRole {
     /// ARN of the role.
     pub role_arn: String,
@@ -41,6 +43,20 @@ pub struct AssumeRole {
     pub external_id: Option<String>,
     /// Session length in seconds.
     pub duration_seconds: Option<u64>,
+}
+
+impl fmt::Debug for AssumeRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field("duration_seconds", &self.duration_seconds)
+            .finish()
+    }
 }
 
 /// The provider configuration, parsed.
@@ -426,6 +442,28 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("AKIAIOSFODNN7EXAMPLE"), "{shown}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_external_id() {
+        let cfg = parse(&block(&[(
+            "assume_role",
+            Value::object([
+                (
+                    "role_arn",
+                    Value::from("arn:aws:iam::123456789012:role/deploy"),
+                ),
+                ("session_name", Value::Null),
+                ("external_id", Value::from("qsacc-external-id-value")),
+                ("duration_seconds", Value::Null),
+            ]),
+        )]));
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("qsacc-external-id-value"), "{shown}");
+        assert!(
+            shown.contains("role/deploy"),
+            "the role itself is shown: {shown}"
+        );
     }
 
     #[test]

@@ -33,6 +33,14 @@ pub fn cases() -> Vec<Case> {
             secrets_not_logged,
         ),
         Case::new(
+            "provider_unreachable_sts_endpoint_is_named_not_blamed_on_the_credentials",
+            unreachable_endpoint,
+        ),
+        Case::new(
+            "provider_assume_role_external_id_never_reaches_the_provider_log",
+            external_id_not_logged,
+        ),
+        Case::new(
             "provider_profile_from_shared_files_under_home_reaches_aws",
             shared_files_profile,
         )
@@ -325,4 +333,57 @@ fn shared_files_profile(tf: &TerraformBin) {
     ws.apply();
     assert!(aws::scalable_target(&f.resource_id()).is_some());
     ws.destroy();
+}
+
+fn unreachable_endpoint(tf: &TerraformBin) {
+    let mut ws = Workspace::new(tf, "pc-unreachable");
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    ws.env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .unset_env("AWS_ENDPOINT_URL");
+    ws.write_config(&format!(
+        "{}provider \"queuescale\" {{\n  region = \"us-east-1\"\n  access_key = \"AKIAQSACCUNREACHABLE\"\n  \
+         secret_key = \"qsacc-unreachable\"\n  max_retries = 0\n}}\n\
+         data \"queuescale_backlog_target\" \"t\" {{\n  acceptable_latency_seconds = 10\n  \
+         average_processing_seconds = 1\n}}\n",
+        required_providers()
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    let text = one_line(&r.stderr);
+    assert!(
+        text.contains("cannot reach the STS endpoint http://127.0.0.1:9"),
+        "{}",
+        r.text()
+    );
+    assert!(!text.contains("rejected the credentials"), "{}", r.text());
+}
+
+fn external_id_not_logged(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "pc-external-id");
+    ws.write_config(&offline_with(
+        "  assume_role {\n    role_arn = \"arn:aws:iam::123456789012:role/qsacc\"\n    \
+         external_id = \"qsacc-external-id-value\"\n  }\n",
+    ));
+    ws.init();
+    let r = ws.run_with(
+        &["plan", "-input=false", "-no-color"],
+        &[("TF_LOG", "trace")],
+    );
+    assert_eq!(r.code, 0, "{}", r.text());
+    let ours: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-queuescale"))
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("configuring") && l.contains("role/qsacc")),
+        "the provider logged its configuration, role included:\n{}",
+        ours.join("\n")
+    );
+    assert!(
+        !ours.iter().any(|l| l.contains("qsacc-external-id-value")),
+        "the external id appeared in the provider log"
+    );
 }
