@@ -24,7 +24,12 @@ use tokio_util::sync::CancellationToken;
 use super::config::{ProviderConfig, mask_access_key};
 use super::files::SharedFiles;
 
-/// Default retries per request when `max_retries` is not set.
+/// Default retries per request when `max_retries` is not set (11 attempts).
+///
+/// hashicorp/aws defaults to 25, but its SDK retries at a fixed rate; adaptive retry here
+/// also slows the sending side down (a client-side token bucket), and with back-off capped
+/// at the SDK's 20 s, 10 retries already wait out minutes of throttling. More would only
+/// lengthen a call that is failing for good (each attempt may take up to 60 s).
 pub const DEFAULT_MAX_RETRIES: u32 = 10;
 
 /// The configured AWS access every resource uses.

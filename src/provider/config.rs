@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::client::DEFAULT_MAX_RETRIES;
 use crate::tfplugin::{
     AttrPath, Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
 };
@@ -161,10 +162,10 @@ pub fn schema() -> Schema {
             Attribute::optional("token", Type::String)
                 .sensitive()
                 .describe("Session token for temporary static credentials."),
-            Attribute::optional("max_retries", Type::Number).describe(
+            Attribute::optional("max_retries", Type::Number).describe(&format!(
                 "Most retries of one AWS request (throttling is retried with adaptive back-off). \
-                 Default 25.",
-            ),
+                 Default {DEFAULT_MAX_RETRIES}.",
+            )),
             Attribute::optional("skip_credentials_validation", Type::Bool).describe(
                 "Skip the STS `GetCallerIdentity` call that checks credentials when the provider \
                  is configured. Default `false`.",
@@ -365,6 +366,28 @@ mod tests {
             v.set(k, val.clone());
         }
         v
+    }
+
+    #[test]
+    fn the_documented_max_retries_default_is_the_one_used() {
+        let schema = schema();
+        let attr = schema
+            .block
+            .attributes
+            .iter()
+            .find(|a| a.name == "max_retries")
+            .expect("max_retries attribute");
+        assert!(
+            attr.description
+                .contains(&format!("Default {DEFAULT_MAX_RETRIES}.")),
+            "{}",
+            attr.description
+        );
+        assert_eq!(
+            parse(&block(&[])).max_retries,
+            None,
+            "unset means the default"
+        );
     }
 
     #[test]

@@ -82,8 +82,9 @@ fn schema() -> Schema {
                  `acceptable_latency_seconds` with `average_processing_seconds`.",
             ),
             Attribute::optional("acceptable_latency_seconds", Type::Number).describe(
-                "Longest acceptable wait of a message, in seconds; with \
-                 `average_processing_seconds` it sets the target as latency ÷ processing time.",
+                "The longest time, in seconds, a message may wait before a task starts on it \
+                 (at least `average_processing_seconds`); with `average_processing_seconds` it \
+                 sets the target as latency ÷ processing time.",
             ),
             Attribute::optional("average_processing_seconds", Type::Number)
                 .describe("Average time one task takes per message, in seconds."),

@@ -107,13 +107,17 @@ pub fn check_target(target: f64) -> Result<(), String> {
 /// significant digits so that decimal inputs give decimal answers (0.3 ÷ 0.1 is 3, not
 /// 2.9999999999999996).
 ///
+/// The acceptable latency is the longest a message may wait before a task starts on it.
+/// A task that carries `latency ÷ processing` waiting messages starts the last of them
+/// within the latency.
+///
 /// # Guarantees
 /// The result is finite and within [`MIN_TARGET`]..=[`MAX_TARGET`].
 ///
 /// # Errors
 /// [`BacklogError`] naming the input when a value is not finite or not positive, when the
-/// latency is shorter than the processing time (a task could not meet it even with an
-/// empty queue), when the parallelism is not a whole number
+/// latency is shorter than the processing time (a message queued behind another on the
+/// same task already waits longer than that), when the parallelism is not a whole number
 /// ≥ 1, or when the result is beyond what Application Auto Scaling accepts (blamed on the
 /// latency, the numerator).
 pub fn target_backlog_per_task(
@@ -129,7 +133,8 @@ pub fn target_backlog_per_task(
             input: BacklogInput::AcceptableLatency,
             message: format!(
                 "must be at least the average processing time ({processing} s): a message \
-                 cannot be done sooner than it takes to process, so {latency} s is unreachable"
+                 queued behind another on the same task already waits that long before work \
+                 on it starts, so a wait of at most {latency} s could only be met by idle tasks"
             ),
         });
     }
