@@ -87,8 +87,20 @@ impl PluginProcess {
     /// are inherited from the test runner, minus [`PLUGIN_VARIABLES`]).
     fn spawn(args: &[&str], env: &[(&str, String)]) -> PluginProcess {
         let mut cmd = Command::new(BINARY);
-        cmd.args(args)
-            .stdin(Stdio::null())
+        cmd.args(args);
+        PluginProcess::launch(cmd, env)
+    }
+
+    /// Like [`PluginProcess::spawn`] without arguments, with the open-file limit
+    /// (`RLIMIT_NOFILE`) lowered to `limit` by the shell that then becomes the plugin.
+    fn spawn_with_fd_limit(limit: u32, env: &[(&str, String)]) -> PluginProcess {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("ulimit -n {limit} && exec \"$0\""), BINARY]);
+        PluginProcess::launch(cmd, env)
+    }
+
+    fn launch(mut cmd: Command, env: &[(&str, String)]) -> PluginProcess {
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -194,6 +206,25 @@ impl PluginProcess {
         assert!(status.success(), "kill -s {name} failed: {status}");
     }
 
+    /// File descriptors the process has open now.
+    fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("list the plugin's file descriptors")
+            .count()
+    }
+
+    /// CPU time (user + system) the process has used so far.
+    fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("read the plugin's /proc stat");
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')').expect("stat has a command name").1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+    }
+
     /// Whether the process is still running (it has not exited yet).
     fn is_running(&mut self) -> bool {
         self.child
@@ -201,6 +232,18 @@ impl PluginProcess {
             .expect("query the plugin's status")
             .is_none()
     }
+}
+
+/// The kernel's clock tick rate for /proc CPU times (`getconf CLK_TCK`).
+fn clock_ticks_per_second() -> f64 {
+    let out = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .expect("run getconf CLK_TCK");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("CLK_TCK is a number")
 }
 
 /// The handshake line's fields.
@@ -751,19 +794,44 @@ async fn the_handshake_certificate_is_not_accepted_for_a_name_other_than_localho
 }
 
 // ---------------------------------------------------------------------------------------
-// TLS disabled
+// TF_DISABLE_PLUGIN_TLS: Terraform's switch, read by Terraform (any non-empty value turns
+// AutoMTLS off, and then no PLUGIN_CLIENT_CERT is sent). Like go-plugin's server, the plugin
+// serves TLS exactly when it is given a certificate, whatever the variable says.
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test]
-async fn with_tls_disabled_the_cert_field_is_empty_and_plaintext_grpc_is_served() {
-    let mut plugin = PluginProcess::spawn(
-        &[],
-        &[
-            (COOKIE_KEY, COOKIE_VALUE.to_owned()),
-            ("PLUGIN_PROTOCOL_VERSIONS", "5,6".to_owned()),
-            ("TF_DISABLE_PLUGIN_TLS", "1".to_owned()),
-        ],
+/// Starts the plugin with Terraform's AutoMTLS environment plus `TF_DISABLE_PLUGIN_TLS`
+/// set to `value` (or left unset), and checks that it serves the schema over AutoMTLS.
+async fn assert_mtls_served_with_tls_variable(value: Option<&str>) {
+    let terraform = Identity::terraform_like();
+    let mut env = terraform_env(&terraform);
+    if let Some(v) = value {
+        env.push(("TF_DISABLE_PLUGIN_TLS", v.to_owned()));
+    }
+    let mut plugin = PluginProcess::spawn(&[], &env);
+    let handshake = plugin.handshake().await;
+    assert!(
+        handshake.cert.is_some(),
+        "TF_DISABLE_PLUGIN_TLS={value:?} beside a client certificate: the handshake line must \
+         carry the server certificate"
     );
+    let channel = mtls_channel(&handshake, &terraform).await;
+    let schema = within(get_provider_schema(channel))
+        .await
+        .expect("GetProviderSchema over AutoMTLS");
+    assert_is_queuescale_schema(&schema);
+}
+
+/// Starts the plugin without a client certificate, `TF_DISABLE_PLUGIN_TLS` set to `value`
+/// (or unset), and checks that it serves plaintext gRPC with an empty CERT field.
+async fn assert_plaintext_served_with_tls_variable(value: Option<&str>) {
+    let mut env = vec![
+        (COOKIE_KEY, COOKIE_VALUE.to_owned()),
+        ("PLUGIN_PROTOCOL_VERSIONS", "5,6".to_owned()),
+    ];
+    if let Some(v) = value {
+        env.push(("TF_DISABLE_PLUGIN_TLS", v.to_owned()));
+    }
+    let mut plugin = PluginProcess::spawn(&[], &env);
     let line = plugin.stdout_line().await;
     assert!(line.ends_with("|grpc|\n"), "empty CERT field: {line:?}");
     let handshake = Handshake::parse(&line);
@@ -773,6 +841,102 @@ async fn with_tls_disabled_the_cert_field_is_empty_and_plaintext_grpc_is_served(
     let schema = within(get_provider_schema(channel))
         .await
         .expect("GetProviderSchema over plaintext HTTP/2");
+    assert_is_queuescale_schema(&schema);
+}
+
+#[tokio::test]
+async fn with_tls_variable_unset_and_a_client_certificate_mtls_is_served() {
+    assert_mtls_served_with_tls_variable(None).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_empty_and_a_client_certificate_mtls_is_served() {
+    // `TF_DISABLE_PLUGIN_TLS= terraform plan`: Terraform keeps AutoMTLS on.
+    assert_mtls_served_with_tls_variable(Some("")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_1_and_a_client_certificate_mtls_is_served() {
+    // Only a host that ignores the variable sends both; it expects TLS, as go-plugin serves.
+    assert_mtls_served_with_tls_variable(Some("1")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_true_and_a_client_certificate_mtls_is_served() {
+    assert_mtls_served_with_tls_variable(Some("true")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_1_and_no_client_certificate_plaintext_grpc_is_served() {
+    // What Terraform does for `TF_DISABLE_PLUGIN_TLS=1`.
+    assert_plaintext_served_with_tls_variable(Some("1")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_true_and_no_client_certificate_plaintext_grpc_is_served() {
+    assert_plaintext_served_with_tls_variable(Some("true")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_empty_and_no_client_certificate_plaintext_grpc_is_served() {
+    assert_plaintext_served_with_tls_variable(Some("")).await;
+}
+
+#[tokio::test]
+async fn with_tls_variable_unset_and_no_client_certificate_plaintext_grpc_is_served() {
+    assert_plaintext_served_with_tls_variable(None).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Running out of file descriptors
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn out_of_file_descriptors_the_plugin_backs_off_instead_of_spinning_and_recovers() {
+    const LIMIT: u32 = 64;
+    /// CPU the plugin may use while it cannot accept: a spinning accept loop uses about
+    /// all of one core.
+    const WATCH: Duration = Duration::from_secs(2);
+    const CPU_ALLOWED: Duration = Duration::from_millis(300);
+
+    let terraform = Identity::terraform_like();
+    let mut plugin = PluginProcess::spawn_with_fd_limit(LIMIT, &terraform_env(&terraform));
+    let handshake = plugin.handshake().await;
+
+    // Connections that never start TLS: each holds one of the plugin's descriptors until
+    // the set-up bound; the rest wait in the listen backlog, where accept() fails EMFILE.
+    let mut hogs = Vec::new();
+    for _ in 0..LIMIT + 16 {
+        hogs.push(
+            within(TcpStream::connect(handshake.addr))
+                .await
+                .expect("TCP connect (the kernel completes it from the backlog)"),
+        );
+    }
+    let deadline = Instant::now() + STEP;
+    while plugin.open_fds() < LIMIT as usize - 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the plugin never ran out of descriptors: {} of {LIMIT} open",
+            plugin.open_fds()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let before = plugin.cpu_time();
+    tokio::time::sleep(WATCH).await;
+    let used = plugin.cpu_time() - before;
+    assert!(plugin.is_running(), "stderr:\n{}", plugin.stderr());
+    assert!(
+        used < CPU_ALLOWED,
+        "the plugin used {used:?} of CPU in {WATCH:?} while out of descriptors"
+    );
+
+    drop(hogs);
+    let channel = mtls_channel(&handshake, &terraform).await;
+    let schema = within(get_provider_schema(channel))
+        .await
+        .expect("GetProviderSchema once descriptors are free again");
     assert_is_queuescale_schema(&schema);
 }
 

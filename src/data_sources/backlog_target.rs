@@ -167,6 +167,37 @@ mod tests {
         assert!(diags.is_empty());
     }
 
+    #[tokio::test]
+    async fn an_infinite_ratio_is_rejected_at_the_latency_and_never_read() {
+        let mut diags = Diagnostics::new();
+        let cfg = config(1e308, 1e-308, None);
+        BacklogTarget.validate(&cfg, &mut diags);
+        assert_eq!(diags.0.len(), 1, "{diags:?}");
+        assert_eq!(diags.0[0].attribute, Some(AttrPath::root(LATENCY)));
+        let mut diags = Diagnostics::new();
+        let state = BacklogTarget.read(None, &cfg, &mut diags).await;
+        assert!(diags.has_errors());
+        assert!(state.is_null(), "no infinite target in state: {state:?}");
+    }
+
+    #[test]
+    fn a_latency_beyond_float64_is_reported_at_the_latency() {
+        let mut diags = Diagnostics::new();
+        let mut c = config(10.0, 0.1, None);
+        c.set(
+            LATENCY,
+            Value::Number(crate::tfplugin::Number::parse("1e400").expect("a number")),
+        );
+        BacklogTarget.validate(&c, &mut diags);
+        assert_eq!(diags.0.len(), 1, "{diags:?}");
+        assert_eq!(diags.0[0].attribute, Some(AttrPath::root(LATENCY)));
+        assert!(
+            diags.0[0].detail.contains("too large"),
+            "{}",
+            diags.0[0].detail
+        );
+    }
+
     #[test]
     fn latency_shorter_than_processing_is_reported_at_the_latency() {
         let mut diags = Diagnostics::new();

@@ -51,7 +51,9 @@ impl Function for BacklogTargetFn {
                         (1, "average_processing_seconds")
                     }
                 };
-                FunctionError::argument(index, format!("{name} {}.", e.message))
+                // No final period: Terraform shows the text inside its own sentence
+                // ("Invalid value for \"…\" parameter: TEXT.").
+                FunctionError::argument(index, format!("{name} {}", e.message))
             })
     }
 }
@@ -81,6 +83,40 @@ mod tests {
         );
         let e = BacklogTargetFn
             .call(&[Value::number(0.01), Value::number(0.1)])
+            .unwrap_err();
+        assert_eq!(e.argument, Some(0));
+    }
+
+    #[test]
+    fn error_texts_end_without_a_period_for_terraform_adds_one() {
+        for args in [
+            [Value::int(10), Value::int(0)],
+            [Value::number(0.01), Value::number(0.1)],
+            [Value::number(1e308), Value::number(1e-308)],
+        ] {
+            let e = BacklogTargetFn.call(&args).unwrap_err();
+            assert!(!e.text.ends_with('.'), "{}", e.text);
+        }
+    }
+
+    #[test]
+    fn an_infinite_ratio_is_rejected_at_the_latency_argument() {
+        let e = BacklogTargetFn
+            .call(&[Value::number(1e308), Value::number(1e-308)])
+            .unwrap_err();
+        assert_eq!(e.argument, Some(0));
+        assert!(
+            e.text.starts_with("acceptable_latency_seconds"),
+            "{}",
+            e.text
+        );
+    }
+
+    #[test]
+    fn a_latency_beyond_float64_is_rejected_not_returned() {
+        let huge = crate::tfplugin::Number::parse("1e400").expect("a number");
+        let e = BacklogTargetFn
+            .call(&[Value::Number(huge), Value::number(0.1)])
             .unwrap_err();
         assert_eq!(e.argument, Some(0));
     }

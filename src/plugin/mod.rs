@@ -5,6 +5,7 @@
 //! Owns the process boundary; knows nothing about what the provider manages.
 
 pub mod handshake;
+pub mod incoming;
 pub mod log;
 pub mod serve;
 pub mod services;

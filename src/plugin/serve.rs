@@ -7,18 +7,15 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
 use super::handshake::{self, HandshakeError};
+use super::incoming::{self, SETUP_TIMEOUT};
 use super::log;
 use super::proto;
 use super::services::{Broker, Controller, Stdio};
@@ -48,10 +45,15 @@ pub struct PluginEnv {
     pub min_port: Option<String>,
     /// `PLUGIN_MAX_PORT`
     pub max_port: Option<String>,
-    /// `PLUGIN_CLIENT_CERT`
+    /// `PLUGIN_CLIENT_CERT`: Terraform's certificate for AutoMTLS; TLS is served exactly
+    /// when it is present and not blank.
+    ///
+    /// `TF_DISABLE_PLUGIN_TLS` is Terraform's switch, not the plugin's: Terraform turns
+    /// AutoMTLS off for any non-empty value (`os.Getenv("TF_DISABLE_PLUGIN_TLS") == ""`
+    /// enables it, in Terraform's `meta_providers.go`) and then sends no certificate.
+    /// go-plugin's server (`server.go`) never reads the variable; neither does this one, so
+    /// an empty value, or any value beside a certificate, cannot make the two sides disagree.
     pub client_cert: Option<String>,
-    /// Whether `TF_DISABLE_PLUGIN_TLS` is set.
-    pub tls_disabled: bool,
 }
 
 impl PluginEnv {
@@ -64,7 +66,6 @@ impl PluginEnv {
             min_port: var("PLUGIN_MIN_PORT"),
             max_port: var("PLUGIN_MAX_PORT"),
             client_cert: var("PLUGIN_CLIENT_CERT").filter(|c| !c.trim().is_empty()),
-            tls_disabled: std::env::var_os("TF_DISABLE_PLUGIN_TLS").is_some(),
         }
     }
 }
@@ -114,9 +115,9 @@ async fn serve_checked<P: Provider>(provider: P, env: &PluginEnv) -> Result<(), 
     let (min, max) = handshake::port_range(env.min_port.as_deref(), env.max_port.as_deref())?;
     let listener = bind_in_range(min, max).await?;
     let addr = listener.local_addr()?;
-    let mtls = match (&env.client_cert, env.tls_disabled) {
-        (Some(pem), false) => Some(tls::auto_mtls(pem)?),
-        _ => None,
+    let mtls = match &env.client_cert {
+        Some(pem) => Some(tls::auto_mtls(pem)?),
+        None => None,
     };
     let shutdown = CancellationToken::new();
     let router = router(provider, &shutdown).await;
@@ -137,17 +138,12 @@ async fn serve_checked<P: Provider>(provider: P, env: &PluginEnv) -> Result<(), 
     let server = async {
         match mtls {
             Some(m) => {
-                router
-                    .serve_with_incoming_shutdown(
-                        tls_incoming(listener, m.config, shutdown.clone()),
-                        signal,
-                    )
-                    .await
+                let incoming = incoming::tls(listener, m.config, shutdown.clone(), SETUP_TIMEOUT);
+                router.serve_with_incoming_shutdown(incoming, signal).await
             }
             None => {
-                router
-                    .serve_with_incoming_shutdown(no_delay(listener), signal)
-                    .await
+                let incoming = incoming::plaintext(listener, shutdown.clone(), SETUP_TIMEOUT);
+                router.serve_with_incoming_shutdown(incoming, signal).await
             }
         }
     };
@@ -213,45 +209,6 @@ async fn bind_in_range(min: u16, max: u16) -> Result<TcpListener, ServeError> {
     Err(ServeError::NoPort(min, max))
 }
 
-/// Plaintext connections with Nagle's algorithm off (see [`tls_incoming`]).
-fn no_delay(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
-}
-
-/// Accepts TCP connections and completes TLS handshakes off the accept loop; connections
-/// that fail the handshake (e.g. no or the wrong client certificate) are dropped.
-fn tls_incoming(
-    listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
-    shutdown: CancellationToken,
-) -> ReceiverStream<Result<tokio_rustls::server::TlsStream<TcpStream>, std::io::Error>> {
-    let acceptor = TlsAcceptor::from(config);
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        loop {
-            let accepted = tokio::select! {
-                () = shutdown.cancelled() => break,
-                a = listener.accept() => a,
-            };
-            let Ok((tcp, peer)) = accepted else { continue };
-            // gRPC exchanges small messages: without this, Nagle's algorithm and delayed
-            // ACKs add ~40 ms to a round trip.
-            let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                match acceptor.accept(tcp).await {
-                    Ok(tls) => {
-                        let _ = tx.send(Ok(tls)).await;
-                    }
-                    Err(e) => tracing::warn!(%peer, "refused TLS connection: {e}"),
-                }
-            });
-        }
-    });
-    ReceiverStream::new(rx)
-}
-
 /// Terraform forwards Ctrl-C to its plugins and then asks them to stop over gRPC;
 /// a plugin must not die of the signal itself. SIGTERM, by contrast, stops serving.
 ///
@@ -306,8 +263,9 @@ pub async fn serve_debug<P: Provider>(provider: P) -> Result<(), ServeError> {
         let s = shutdown.clone();
         async move { s.cancelled().await }
     };
+    let incoming = incoming::plaintext(listener, shutdown.clone(), SETUP_TIMEOUT);
     router
-        .serve_with_incoming_shutdown(no_delay(listener), signal)
+        .serve_with_incoming_shutdown(incoming, signal)
         .await?;
     Ok(())
 }

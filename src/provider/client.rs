@@ -4,6 +4,7 @@
 //! Messages name where credentials came from, never their secret parts.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -12,14 +13,26 @@ use aws_config::{AppName, BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_types::origin::Origin;
 use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
+use super::files::SharedFiles;
 use crate::aws::log::CallLog;
 use crate::aws::{self, retry};
 
-/// Default retries per request when `max_retries` is not set.
+/// Default retries per request when `max_retries` is not set (11 attempts).
+///
+/// hashicorp/aws defaults to 25, but its SDK retries at a fixed rate; adaptive retry here
+/// also slows the sending side down (a client-side token bucket), and with back-off capped
+/// at the SDK's 20 s, 10 retries already wait out minutes of throttling. More would only
+/// lengthen a call that is failing for good (each attempt may take up to 60 s).
 pub const DEFAULT_MAX_RETRIES: u32 = 10;
 
 /// The configured AWS access every resource uses.
@@ -60,6 +73,19 @@ pub enum ConnectError {
         /// What the last source said.
         cause: String,
     },
+    /// The credentials check could not reach STS at all (refused, timed out, no route,
+    /// name not resolved): nothing is known about the credentials.
+    #[error(
+        "cannot reach the STS endpoint {endpoint} to check the credentials: {cause}. Check \
+         endpoints.sts, AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, the network and any proxy; \
+         skip_credentials_validation = true skips this check"
+    )]
+    Unreachable {
+        /// The endpoint the request went to (scheme, host and port).
+        endpoint: String,
+        /// Why the connection failed.
+        cause: String,
+    },
     /// STS refused the credentials.
     #[error("AWS rejected the credentials from {source_desc}: {cause}")]
     Rejected {
@@ -94,7 +120,11 @@ fn sources_tried(cfg: &ProviderConfig) -> String {
 /// Loads the SDK configuration the provider block describes. Every client made from it
 /// (STS for credentials included) sends its requests through an HTTP client and sleeps
 /// that end when `stop` is cancelled, and has the deadlines of [`retry`].
-async fn load_sdk_config(cfg: &ProviderConfig, stop: &CancellationToken) -> SdkConfig {
+async fn load_sdk_config(
+    cfg: &ProviderConfig,
+    shared: &SharedFiles,
+    stop: &CancellationToken,
+) -> SdkConfig {
     let retries = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES);
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(aws::stop::http_client(stop.clone()))
@@ -122,11 +152,11 @@ async fn load_sdk_config(cfg: &ProviderConfig, stop: &CancellationToken) -> SdkC
         let mut files = EnvConfigFiles::builder()
             .include_default_config_file(cfg.shared_config_files.is_empty())
             .include_default_credentials_file(cfg.shared_credentials_files.is_empty());
-        for f in &cfg.shared_config_files {
-            files = files.with_file(EnvConfigFileKind::Config, f);
+        for text in &shared.config {
+            files = files.with_contents(EnvConfigFileKind::Config, text.clone());
         }
-        for f in &cfg.shared_credentials_files {
-            files = files.with_file(EnvConfigFileKind::Credentials, f);
+        for text in &shared.credentials {
+            files = files.with_contents(EnvConfigFileKind::Credentials, text.clone());
         }
         loader = loader.profile_files(files.build());
     }
@@ -184,9 +214,10 @@ fn for_sts(sdk: &SdkConfig, cfg: &ProviderConfig) -> SdkConfig {
 /// [`ConnectError`] with a message naming the credential sources tried.
 pub async fn connect(
     cfg: &ProviderConfig,
+    shared: &SharedFiles,
     stop: CancellationToken,
 ) -> Result<Clients, ConnectError> {
-    let sdk = load_sdk_config(cfg, &stop).await;
+    let sdk = load_sdk_config(cfg, shared, &stop).await;
     let region = sdk
         .region()
         .map(ToString::to_string)
@@ -256,7 +287,14 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             .interceptor(CallLog)
             .build(),
     );
-    match sts.get_caller_identity().send().await {
+    let endpoint = RecordEndpoint::default();
+    let answer = sts
+        .get_caller_identity()
+        .customize()
+        .interceptor(endpoint.clone())
+        .send()
+        .await;
+    match answer {
         Ok(who) => {
             tracing::info!(
                 account = who.account().unwrap_or_default(),
@@ -265,6 +303,14 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             );
             Ok(())
         }
+        Err(e @ (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))) => {
+            Err(ConnectError::Unreachable {
+                endpoint: endpoint
+                    .get()
+                    .unwrap_or_else(|| "(not resolved)".to_owned()),
+                cause: error_chain(&e),
+            })
+        }
         Err(e) => Err(ConnectError::Rejected {
             source_desc: format!(
                 "{tried} (access key {})",
@@ -272,6 +318,46 @@ async fn check_credentials(cfg: &ProviderConfig, sdk: &SdkConfig) -> Result<(), 
             ),
             cause: error_chain(&e),
         }),
+    }
+}
+
+/// Remembers where a request was sent (scheme, host and port; no path or query), so a
+/// connection failure can name the endpoint it could not reach.
+#[derive(Debug, Clone, Default)]
+struct RecordEndpoint(Arc<Mutex<Option<String>>>);
+
+impl RecordEndpoint {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|g| g.clone())
+    }
+}
+
+impl Intercept for RecordEndpoint {
+    fn name(&self) -> &'static str {
+        "RecordEndpoint"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(endpoint_of(context.request().uri()));
+        }
+        Ok(())
+    }
+}
+
+/// `scheme://host:port` of a request URI.
+fn endpoint_of(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if scheme.is_empty() {
+        authority.to_owned()
+    } else {
+        format!("{scheme}://{authority}")
     }
 }
 
@@ -382,9 +468,13 @@ mod tests {
     async fn a_stop_request_ends_a_call_in_flight_and_no_request_is_sent_after_it() {
         let endpoint = silent_endpoint().await;
         let stop = CancellationToken::new();
-        let clients = connect(&config(&endpoint.url), stop.clone())
-            .await
-            .expect("clients");
+        let clients = connect(
+            &config(&endpoint.url),
+            &SharedFiles::default(),
+            stop.clone(),
+        )
+        .await
+        .expect("clients");
         let cw = clients.cloudwatch.clone();
         let call = tokio::spawn(async move {
             crate::aws::cloudwatch::find_alarms_by_names(&cw, &["a".to_owned()]).await
@@ -420,9 +510,13 @@ mod tests {
     async fn calls_are_unaffected_until_a_stop_request() {
         let endpoint = silent_endpoint().await;
         let stop = CancellationToken::new();
-        let clients = connect(&config(&endpoint.url), stop.clone())
-            .await
-            .expect("clients");
+        let clients = connect(
+            &config(&endpoint.url),
+            &SharedFiles::default(),
+            stop.clone(),
+        )
+        .await
+        .expect("clients");
         let cw = clients.cloudwatch.clone();
         let call = tokio::spawn(async move {
             crate::aws::cloudwatch::find_alarms_by_names(&cw, &["a".to_owned()]).await
@@ -436,9 +530,13 @@ mod tests {
 
     #[tokio::test]
     async fn every_client_has_an_overall_deadline_per_call() {
-        let clients = connect(&config("http://127.0.0.1:9"), CancellationToken::new())
-            .await
-            .expect("clients");
+        let clients = connect(
+            &config("http://127.0.0.1:9"),
+            &SharedFiles::default(),
+            CancellationToken::new(),
+        )
+        .await
+        .expect("clients");
         let timeouts = [
             clients.aas.config().timeout_config().cloned(),
             clients.cloudwatch.config().timeout_config().cloned(),
@@ -451,5 +549,34 @@ mod tests {
             assert_eq!(t.operation_attempt_timeout(), Some(retry::ATTEMPT_TIMEOUT));
             assert_eq!(t.connect_timeout(), Some(retry::CONNECT_TIMEOUT));
         }
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_is_scheme_host_and_port_only() {
+        assert_eq!(
+            endpoint_of("https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity"),
+            "https://sts.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(endpoint_of("http://127.0.0.1:9/"), "http://127.0.0.1:9");
+        assert_eq!(endpoint_of("http://[::1]:4566"), "http://[::1]:4566");
+    }
+
+    #[test]
+    fn unreachable_says_so_and_names_the_endpoint() {
+        let text = ConnectError::Unreachable {
+            endpoint: "http://127.0.0.1:9".into(),
+            cause: "dispatch failure: Connection refused".into(),
+        }
+        .to_string();
+        assert!(
+            text.starts_with("cannot reach the STS endpoint http://127.0.0.1:9"),
+            "{text}"
+        );
+        assert!(!text.contains("rejected"), "{text}");
     }
 }

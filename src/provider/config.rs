@@ -1,12 +1,13 @@
 //! The `provider "queuescale" { … }` block: schema, validation and parsing into
 //! [`ProviderConfig`]. Building AWS clients from it lives in `client.rs`.
 //!
-//! Secrets (`secret_key`, `token`) are held only in [`ProviderConfig`]; its `Debug` output
-//! redacts them and no message here repeats them.
+//! Secrets (`secret_key`, `token`, `assume_role.external_id`) are held only in
+//! [`ProviderConfig`]; its `Debug` output redacts them and no message here repeats them.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::client::DEFAULT_MAX_RETRIES;
 use crate::tfplugin::{
     AttrPath, Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
 };
@@ -31,7 +32,9 @@ pub const ENDPOINT_SERVICES: [&str; 5] =
     ["applicationautoscaling", "cloudwatch", "ecs", "sqs", "sts"];
 
 /// A role to assume after resolving the base credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `external_id` is treated as a secret: its `Debug` output shows only whether it is set.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AssumeRole {
     /// ARN of the role.
     pub role_arn: String,
@@ -41,6 +44,20 @@ pub struct AssumeRole {
     pub external_id: Option<String>,
     /// Session length in seconds.
     pub duration_seconds: Option<u64>,
+}
+
+impl fmt::Debug for AssumeRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field("duration_seconds", &self.duration_seconds)
+            .finish()
+    }
 }
 
 /// The provider configuration, parsed.
@@ -130,10 +147,14 @@ pub fn schema() -> Schema {
                  profile's region.",
             ),
             optional_string("profile", "Named profile from the shared config and credentials files."),
-            Attribute::optional("shared_config_files", Type::list(Type::String))
-                .describe("Paths of shared config files to use instead of `~/.aws/config`."),
-            Attribute::optional("shared_credentials_files", Type::list(Type::String))
-                .describe("Paths of shared credentials files to use instead of `~/.aws/credentials`."),
+            Attribute::optional("shared_config_files", Type::list(Type::String)).describe(
+                "Paths of shared config files to use instead of `~/.aws/config` (regular files \
+                 of at most 4 MiB; a leading `~/` is the home directory).",
+            ),
+            Attribute::optional("shared_credentials_files", Type::list(Type::String)).describe(
+                "Paths of shared credentials files to use instead of `~/.aws/credentials` \
+                 (regular files of at most 4 MiB; a leading `~/` is the home directory).",
+            ),
             optional_string("access_key", "Static access key id. Requires `secret_key`."),
             Attribute::optional("secret_key", Type::String)
                 .sensitive()
@@ -141,12 +162,12 @@ pub fn schema() -> Schema {
             Attribute::optional("token", Type::String)
                 .sensitive()
                 .describe("Session token for temporary static credentials."),
-            Attribute::optional("max_retries", Type::Number).describe(
+            Attribute::optional("max_retries", Type::Number).describe(&format!(
                 "Most retries of one AWS request (throttling is retried with adaptive back-off). \
-                 Default 10. Each attempt may take up to 60 seconds and one request with all \
-                 its retries up to 3 minutes; a stop request (Ctrl-C) ends every request at \
-                 once.",
-            ),
+                 Default {DEFAULT_MAX_RETRIES}. Each attempt may take up to 60 seconds and one \
+                 request with all its retries up to 3 minutes; a stop request (Ctrl-C) ends \
+                 every request at once."
+            )),
             Attribute::optional("skip_credentials_validation", Type::Bool).describe(
                 "Skip the STS `GetCallerIdentity` call that checks credentials when the provider \
                  is configured. Default `false`.",
@@ -350,6 +371,28 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_max_retries_default_is_the_one_used() {
+        let schema = schema();
+        let attr = schema
+            .block
+            .attributes
+            .iter()
+            .find(|a| a.name == "max_retries")
+            .expect("max_retries attribute");
+        assert!(
+            attr.description
+                .contains(&format!("Default {DEFAULT_MAX_RETRIES}.")),
+            "{}",
+            attr.description
+        );
+        assert_eq!(
+            parse(&block(&[])).max_retries,
+            None,
+            "unset means the default"
+        );
+    }
+
+    #[test]
     fn region_names_are_checked() {
         for ok in [
             "us-east-1",
@@ -424,6 +467,28 @@ mod tests {
             "{shown}"
         );
         assert!(!shown.contains("AKIAIOSFODNN7EXAMPLE"), "{shown}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_external_id() {
+        let cfg = parse(&block(&[(
+            "assume_role",
+            Value::object([
+                (
+                    "role_arn",
+                    Value::from("arn:aws:iam::123456789012:role/deploy"),
+                ),
+                ("session_name", Value::Null),
+                ("external_id", Value::from("qsacc-external-id-value")),
+                ("duration_seconds", Value::Null),
+            ]),
+        )]));
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("qsacc-external-id-value"), "{shown}");
+        assert!(
+            shown.contains("role/deploy"),
+            "the role itself is shown: {shown}"
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! The `queuescale` provider: its configuration block and the types it serves.
 //!
-//! Owns wiring only: configuration is parsed in `config.rs`, AWS clients built in
-//! `client.rs`; resources, data sources and functions live in their own modules.
+//! Owns wiring only: configuration is parsed in `config.rs`, the files it names read in
+//! `files.rs`, AWS clients built in `client.rs`; resources, data sources and functions live in their own modules.
 
 pub mod client;
 pub mod config;
+pub mod files;
 
 use std::sync::Arc;
 
@@ -59,7 +60,8 @@ impl Provider for Queuescale {
         }
         let cfg = config::parse(req.config);
         tracing::debug!(terraform_version = req.terraform_version, config = ?cfg, "configuring");
-        match client::connect(&cfg, req.stop).await {
+        let shared = files::read_shared_files(&cfg, diags).await?;
+        match client::connect(&cfg, &shared, req.stop).await {
             Ok(c) => Some(c),
             Err(e) => {
                 diags.error("Cannot configure AWS access", e.to_string());
@@ -82,5 +84,57 @@ impl Provider for Queuescale {
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {
         vec![Arc::new(BacklogTargetFn)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaling::backlog;
+
+    /// The meaning of acceptable latency the docs give.
+    const MEANING: &str = "a message may wait before a task starts on it";
+
+    fn latency_description(schema: &Schema) -> String {
+        schema
+            .block
+            .attributes
+            .iter()
+            .find(|a| a.name == "acceptable_latency_seconds")
+            .map(|a| a.description.clone())
+            .expect("an acceptable_latency_seconds attribute")
+    }
+
+    #[test]
+    fn acceptable_latency_means_the_wait_before_work_starts_everywhere() {
+        let provider = Queuescale;
+        let resource = provider
+            .resources()
+            .into_iter()
+            .find(|r| r.type_name() == "queuescale_sqs_backlog_scaling_policy")
+            .expect("the backlog resource");
+        let data_source = provider
+            .data_sources()
+            .into_iter()
+            .find(|d| d.type_name() == "queuescale_backlog_target")
+            .expect("the data source");
+        let function = provider
+            .functions()
+            .into_iter()
+            .find(|f| f.name() == "backlog_target")
+            .expect("the function");
+        let parameter = function.signature().parameters[0].description.clone();
+        for (what, text) in [
+            ("resource", latency_description(&resource.schema())),
+            ("data source", latency_description(&data_source.schema())),
+            ("function", parameter),
+        ] {
+            assert!(text.contains(MEANING), "{what}: {text}");
+        }
+        let error = backlog::target_backlog_per_task(0.05, 0.1, 1.0)
+            .expect_err("latency below processing time")
+            .message;
+        assert!(error.contains("before work on it starts"), "{error}");
+        assert!(!error.contains("done"), "{error}");
     }
 }

@@ -21,7 +21,7 @@ use super::support::{
 use super::tags;
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
-use crate::scaling::backlog;
+use crate::scaling::backlog::{self, BacklogInput};
 use crate::scaling::backlog_policy::{
     BacklogSpec, BacklogTarget, Compiled, MAX_NAME_LEN, Purpose, TaskCountSource, compile,
 };
@@ -83,8 +83,9 @@ fn schema() -> Schema {
                  `acceptable_latency_seconds` with `average_processing_seconds`.",
             ),
             Attribute::optional("acceptable_latency_seconds", Type::Number).describe(
-                "Longest acceptable wait of a message, in seconds; with \
-                 `average_processing_seconds` it sets the target as latency ÷ processing time.",
+                "The longest time, in seconds, a message may wait before a task starts on it \
+                 (at least `average_processing_seconds`); with `average_processing_seconds` it \
+                 sets the target as latency ÷ processing time.",
             ),
             Attribute::optional("average_processing_seconds", Type::Number)
                 .describe("Average time one task takes per message, in seconds."),
@@ -334,51 +335,50 @@ fn validate_target(config: &Value, diags: &mut Diagnostics) {
         return;
     }
     if let Some(t) = num(config, "target_backlog_per_task")
-        && !(t.is_finite() && t > 0.0)
+        && let Err(why) = backlog::check_target(t)
     {
         err(
             diags,
             "target_backlog_per_task",
             "Invalid target_backlog_per_task",
-            format!("target_backlog_per_task must be greater than 0, not {t}."),
+            format!("target_backlog_per_task {why}."),
         );
     }
+    let attribute = |input| match input {
+        BacklogInput::AverageProcessing => "average_processing_seconds",
+        BacklogInput::AcceptableLatency | BacklogInput::Parallelism => "acceptable_latency_seconds",
+    };
     let l = num(config, "acceptable_latency_seconds");
     let p = num(config, "average_processing_seconds");
-    if let Some(l) = l
-        && let Err(e) = backlog::check_seconds(backlog::BacklogInput::AcceptableLatency, l)
-    {
-        err(
-            diags,
-            "acceptable_latency_seconds",
-            "Invalid acceptable_latency_seconds",
-            e.message,
-        );
+    let mut inputs_valid = true;
+    for (input, value) in [
+        (BacklogInput::AcceptableLatency, l),
+        (BacklogInput::AverageProcessing, p),
+    ] {
+        if let Some(v) = value
+            && let Err(e) = backlog::check_seconds(input, v)
+        {
+            inputs_valid = false;
+            let attr = attribute(input);
+            err(
+                diags,
+                attr,
+                &format!("Invalid {attr}"),
+                format!("{attr} {}.", e.message),
+            );
+        }
     }
-    if let Some(p) = p
-        && let Err(e) = backlog::check_seconds(backlog::BacklogInput::AverageProcessing, p)
+    if inputs_valid
+        && let (Some(l), Some(p)) = (l, p)
+        && let Err(e) = backlog::target_backlog_per_task(l, p, 1.0)
     {
-        err(
-            diags,
-            "average_processing_seconds",
-            "Invalid average_processing_seconds",
-            e.message,
-        );
-    }
-    if let (Some(l), Some(p)) = (l, p)
-        && l > 0.0
-        && p > 0.0
-        && l < p
-    {
-        err(
-            diags,
-            "acceptable_latency_seconds",
-            "Latency shorter than processing time",
-            format!(
-                "acceptable_latency_seconds ({l}) must be at least average_processing_seconds \
-                 ({p}): a message cannot be done sooner than it takes to process."
-            ),
-        );
+        let attr = attribute(e.input);
+        let summary = if l < p {
+            "Latency shorter than processing time".to_owned()
+        } else {
+            format!("Invalid {attr}")
+        };
+        err(diags, attr, &summary, format!("{attr} {}.", e.message));
     }
 }
 

@@ -356,11 +356,11 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
     let wake_alarm = Alarm {
         name: Purpose::WakeFromZero.object_name(&spec.name),
         description: format!(
-            "queuescale: {} messages waiting on {} while {} runs no task: start {} task(s). {}",
-            fmt_number(spec.wake_threshold),
+            "queuescale: {} waiting on {} while {} runs no task: start {}. {}",
+            counted(spec.wake_threshold, "message", "messages"),
             spec.queue_name,
             spec.service,
-            spec.wake_tasks,
+            counted(f64::from(spec.wake_tasks), "task", "tasks"),
             spec.target.describe()
         ),
         metric: AlarmMetric::Math(wake_metrics),
@@ -412,9 +412,11 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
             Alarm {
                 name: Purpose::DrainToZero.object_name(&spec.name),
                 description: format!(
-                    "queuescale: nothing visible, in flight or delayed on {} for {} minutes: stop \
-                     every task of {}.",
-                    spec.queue_name, spec.idle_minutes, spec.service
+                    "queuescale: nothing visible, in flight or delayed on {} for {}: stop every \
+                     task of {}.",
+                    spec.queue_name,
+                    counted(f64::from(spec.idle_minutes), "minute", "minutes"),
+                    spec.service
                 ),
                 metric: AlarmMetric::Math(drain_metrics),
                 comparison: Comparison::LessOrEqual,
@@ -448,6 +450,11 @@ pub fn fmt_number(x: f64) -> String {
     } else {
         format!("{x}")
     }
+}
+
+/// `n` with its noun, singular for exactly one: "1 message", "2 messages", "1.5 messages".
+pub fn counted(n: f64, one: &str, many: &str) -> String {
+    format!("{} {}", fmt_number(n), if n == 1.0 { one } else { many })
 }
 
 /// The capacity the target tracking policy aims for, as AAS computes it for a metric
@@ -568,6 +575,38 @@ mod tests {
             );
         }
         assert_eq!(BacklogTarget::parse("edited by hand"), None);
+    }
+
+    #[test]
+    fn alarm_descriptions_count_in_words_singular_for_one() {
+        let c = compile(&BacklogSpec {
+            idle_minutes: 1,
+            ..spec()
+        });
+        let wake = &alarm(&c, Purpose::WakeFromZero).description;
+        assert!(
+            wake.starts_with(
+                "queuescale: 1 message waiting on jobs while worker runs no task: start 1 task."
+            ),
+            "{wake}"
+        );
+        let drain = &alarm(&c, Purpose::DrainToZero).description;
+        assert!(drain.contains(" for 1 minute: "), "{drain}");
+
+        let c = compile(&BacklogSpec {
+            wake_threshold: 5.0,
+            wake_tasks: 3,
+            ..spec()
+        });
+        let wake = &alarm(&c, Purpose::WakeFromZero).description;
+        assert!(
+            wake.starts_with(
+                "queuescale: 5 messages waiting on jobs while worker runs no task: start 3 tasks."
+            ),
+            "{wake}"
+        );
+        let drain = &alarm(&c, Purpose::DrainToZero).description;
+        assert!(drain.contains(" for 15 minutes: "), "{drain}");
     }
 
     #[test]

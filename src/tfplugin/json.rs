@@ -163,6 +163,18 @@ mod tests {
     }
 
     #[test]
+    fn state_json_numbers_beyond_float64_decode_exactly() {
+        let v = decode(br#"{"id":"x","n":1e400}"#, &t(), UnknownAttributes::Reject)
+            .expect("1e400 is a number");
+        assert!(
+            matches!(v.get("n"), Value::Number(Number::Decimal(_))),
+            "{v:?}"
+        );
+        assert_eq!(v.get("n").as_number(), Number::parse("1e400").as_ref());
+        assert!(v.get("n").as_f64().is_some_and(f64::is_infinite));
+    }
+
+    #[test]
     fn state_json_decodes_with_exact_numbers_and_missing_attributes_null() {
         let v = decode(
             br#"{"id":"x","n":0.1,"steps":[{"lower":null}]}"#,

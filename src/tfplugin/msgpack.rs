@@ -392,6 +392,32 @@ mod tests {
     }
 
     #[test]
+    fn numbers_beyond_float64_decode_and_are_written_back_unchanged() {
+        // Terraform writes a number no float64 holds exactly as its decimal text; for
+        // `1e400` that is the integer's 401 digits.
+        let digits = format!("1{}", "0".repeat(400));
+        for text in [digits.as_str(), "1e400", "-1e400", "1e-400"] {
+            let mut b = Vec::new();
+            rmp::encode::write_str(&mut b, text).unwrap();
+            let v = decode(&b, &Type::Number).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert!(
+                matches!(&v, Value::Number(Number::Decimal(s)) if s == text),
+                "{v:?}"
+            );
+            assert_eq!(encode(&v, &Type::Number).unwrap(), b, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_string_that_is_no_number_is_still_refused() {
+        for text in ["abc", "NaN", "inf", "1e"] {
+            let mut b = Vec::new();
+            rmp::encode::write_str(&mut b, text).unwrap();
+            assert!(decode(&b, &Type::Number).is_err(), "{text}");
+        }
+    }
+
+    #[test]
     fn big_unsigned_integers_keep_their_digits() {
         let mut b = Vec::new();
         rmp::encode::write_u64(&mut b, u64::MAX).unwrap();

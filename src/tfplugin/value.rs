@@ -12,15 +12,19 @@ use super::types::Type;
 ///
 /// Terraform numbers are arbitrary-precision decimals. On the wire they arrive as integers,
 /// float64s or decimal strings; a value that arrives as a decimal string (such as `0.1`,
-/// which no float64 holds exactly) is kept as that string and written back unchanged, so
-/// Terraform sees exactly the number it sent.
+/// which no float64 holds exactly, or `1e400`, which is beyond float64) is kept as that
+/// string and written back unchanged, so Terraform sees exactly the number it sent.
+///
+/// Arithmetic happens in float64 ([`Number::as_f64`]): a decimal beyond float64's range
+/// is ±infinity there, one too small for it is 0. Callers that need a finite number check
+/// [`f64::is_finite`] and report the attribute.
 #[derive(Debug, Clone)]
 pub enum Number {
     /// An integer that fits in 64 bits.
     Int(i64),
     /// A binary floating-point number.
     Float(f64),
-    /// An exact decimal in Terraform's notation (e.g. `"0.1"`, `"1e+40"`).
+    /// An exact decimal in Terraform's notation (e.g. `"0.1"`, `"1e+40"`, `"1e400"`).
     Decimal(String),
 }
 
@@ -34,24 +38,21 @@ impl Number {
         }
     }
 
-    /// Parses a decimal string, keeping integers as integers.
+    /// Parses a decimal literal (`-12`, `0.5`, `.5`, `1e400`, `2.5E-7`), keeping integers
+    /// that fit in 64 bits as integers and everything else as its exact text.
     ///
-    /// Returns `None` when the text is not a finite decimal number.
+    /// Returns `None` when the text is not a decimal literal (`NaN`, `inf`, `0x10`, `1.2.3`).
+    /// Its size is not limited: a number too large for float64 is still a number.
     pub fn parse(text: &str) -> Option<Number> {
         let text = text.trim();
         if let Ok(i) = text.parse::<i64>() {
             return Some(Number::Int(i));
         }
-        let f: f64 = text.parse().ok()?;
-        if !f.is_finite()
-            || text.contains(|c: char| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-        {
-            return None;
-        }
+        Decimal::parse(text)?;
         Some(Number::Decimal(text.to_owned()))
     }
 
-    /// The nearest float64.
+    /// The nearest float64: ±infinity beyond its range, 0 below its smallest magnitude.
     pub fn as_f64(&self) -> f64 {
         match self {
             Number::Int(i) => *i as f64,
@@ -70,15 +71,94 @@ impl Number {
             }
         }
     }
+
+    /// The exact decimal value, for integers and decimal text (floats have none here).
+    fn exact(&self) -> Option<Decimal> {
+        match self {
+            Number::Int(i) => Decimal::parse(&i.to_string()),
+            Number::Decimal(s) => Decimal::parse(s),
+            Number::Float(_) => None,
+        }
+    }
+}
+
+/// A decimal in normal form: sign, significant digits without leading or trailing zeros,
+/// and the power of ten of the last digit. Zero has no digits.
+#[derive(Debug, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    digits: String,
+    exponent: i128,
+}
+
+impl Decimal {
+    /// Reads `[+-]digits[.digits][(e|E)[+-]digits]` with at least one mantissa digit.
+    fn parse(text: &str) -> Option<Decimal> {
+        let (negative, rest) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.len() + fraction.len() == 0 || !all_digits(whole) || !all_digits(fraction) {
+            return None;
+        }
+        let exponent: i128 = match exponent {
+            None => 0,
+            Some(e) => {
+                let body = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if body.is_empty() || !all_digits(body) {
+                    return None;
+                }
+                // Saturates far beyond any exponent that matters (and beyond float64).
+                e.parse().unwrap_or(if e.starts_with('-') {
+                    i128::from(i64::MIN)
+                } else {
+                    i128::from(i64::MAX)
+                })
+            }
+        };
+        let joined = format!("{whole}{fraction}");
+        let significant = joined.trim_start_matches('0');
+        let trimmed = significant.trim_end_matches('0');
+        let trailing = significant.len() - trimmed.len();
+        let digits = trimmed.to_owned();
+        let exponent = if digits.is_empty() {
+            0
+        } else {
+            exponent - fraction.len() as i128 + trailing as i128
+        };
+        Some(Decimal {
+            negative: negative && !digits.is_empty(),
+            digits,
+            exponent,
+        })
+    }
 }
 
 impl PartialEq for Number {
-    /// Numeric equality: `Int(1)`, `Float(1.0)` and `Decimal("1.0")` are equal.
+    /// Numeric equality: `Int(1)`, `Float(1.0)` and `Decimal("1.0")` are equal. Integers
+    /// and decimals compare exactly (so `1e400` and `2e400` differ although both are
+    /// infinite as float64); a float compares as float64.
     fn eq(&self, other: &Number) -> bool {
         match (self, other) {
             (Number::Int(a), Number::Int(b)) => a == b,
-            (Number::Decimal(a), Number::Decimal(b)) if a == b => true,
-            (a, b) => a.as_f64() == b.as_f64(),
+            (Number::Float(a), Number::Float(b)) => a == b,
+            (Number::Float(f), n) | (n, Number::Float(f)) => {
+                // A decimal beyond float64 (infinite or zero there) equals no float.
+                let g = n.as_f64();
+                let zero = n.exact().is_some_and(|d| d.digits.is_empty());
+                *f == g && g.is_finite() && (g == 0.0) == zero
+            }
+            (a, b) => match (a.exact(), b.exact()) {
+                (Some(x), Some(y)) => x == y,
+                _ => false,
+            },
         }
     }
 }
@@ -392,9 +472,42 @@ mod tests {
     fn parse_keeps_decimal_text_and_rejects_non_numbers() {
         assert!(matches!(Number::parse("0.1"), Some(Number::Decimal(s)) if s == "0.1"));
         assert!(matches!(Number::parse("42"), Some(Number::Int(42))));
-        for bad in ["", "abc", "NaN", "inf", "1.2.3"] {
+        for bad in [
+            "", "abc", "NaN", "inf", "-inf", "Infinity", "1.2.3", "0x10", "1e", "e5", ".", "-",
+            "1e+", "1_000", "1 2",
+        ] {
             assert!(Number::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn numbers_beyond_float64_are_kept_and_are_infinite_in_arithmetic() {
+        let huge = format!("1{}", "0".repeat(400));
+        for text in ["1e400", "-1e400", "1E+400", huge.as_str()] {
+            let n = Number::parse(text).unwrap_or_else(|| panic!("{text} is a number"));
+            assert!(matches!(&n, Number::Decimal(s) if s == text), "{n:?}");
+            assert!(n.as_f64().is_infinite(), "{text}");
+            assert_eq!(n.as_i64(), None);
+        }
+        let tiny = Number::parse("1e-400").expect("a number");
+        assert_eq!(tiny.as_f64(), 0.0);
+    }
+
+    #[test]
+    fn decimals_compare_exactly_even_beyond_float64() {
+        let n = |s: &str| Number::parse(s).expect("a number");
+        assert_eq!(n("1e400"), n(&format!("1{}", "0".repeat(400))));
+        assert_eq!(n("1e400"), n("10e399"));
+        assert_eq!(n("1.50"), n("1.5"));
+        assert_eq!(n("0.0"), n("-0"));
+        assert_eq!(n("100"), Number::Decimal("1e2".into()));
+        assert_ne!(n("1e400"), n("2e400"));
+        assert_ne!(n("1e400"), n("-1e400"));
+        assert_ne!(n("1e-400"), n("2e-400"));
+        assert_ne!(n("1e400"), Number::Float(f64::INFINITY));
+        assert_ne!(n("1e-400"), Number::Float(0.0));
+        assert_eq!(n("0.000"), Number::Float(0.0));
+        assert_eq!(n("0.1"), Number::Float(0.1));
     }
 
     #[test]

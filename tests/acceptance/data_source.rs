@@ -12,6 +12,10 @@ pub fn cases() -> Vec<Case> {
             bad_value,
         ),
         Case::new("provider_log_lines_reach_terraform_debug_log", debug_log),
+        Case::new(
+            "plugin_tls_variable_empty_or_set_both_let_terraform_talk_to_the_provider",
+            tls_variable,
+        ),
         Case::new("backlog_target_function_returns_the_same_number", function).since((1, 8, 0)),
         Case::new(
             "backlog_target_function_error_names_the_argument",
@@ -130,6 +134,26 @@ fn debug_log(tf: &TerraformBin) {
             .all(|l| l.contains("[DEBUG]") || l.contains("[INFO]")),
         "levels are parsed"
     );
+}
+
+/// `TF_DISABLE_PLUGIN_TLS` empty (Terraform keeps AutoMTLS) and set (Terraform turns it
+/// off): the provider serves what Terraform expects either way.
+fn tls_variable(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "tls-variable");
+    ws.write_config(&config(DATA));
+    ws.init();
+    for value in ["", "1", "true"] {
+        let r = ws.run_with(
+            &["plan", "-input=false", "-no-color"],
+            &[("TF_DISABLE_PLUGIN_TLS", value)],
+        );
+        assert_eq!(r.code, 0, "TF_DISABLE_PLUGIN_TLS={value:?}:\n{}", r.text());
+        assert!(
+            r.stdout.contains("target") && r.stdout.contains("100"),
+            "TF_DISABLE_PLUGIN_TLS={value:?}:\n{}",
+            r.text()
+        );
+    }
 }
 
 fn function(tf: &TerraformBin) {

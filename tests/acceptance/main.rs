@@ -19,6 +19,7 @@ mod examples;
 mod install;
 mod interrupt;
 mod lifecycle;
+mod numbers;
 mod provider_config;
 mod scalable_target;
 mod step_policy;
@@ -40,6 +41,7 @@ fn cases() -> Vec<Case> {
     all.extend(lifecycle::cases());
     all.extend(interrupt::cases());
     all.extend(cloudwatch_raw::cases());
+    all.extend(numbers::cases());
     all
 }
 

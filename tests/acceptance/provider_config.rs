@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
 use crate::support::emulator::{Fault, backend};
-use crate::support::terraform::{TerraformBin, required_providers};
+use crate::support::terraform::{TerraformBin, Workspace, required_providers};
 use crate::support::{Case, aws_workspace, provider_header};
 
 pub fn cases() -> Vec<Case> {
@@ -35,6 +35,27 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "provider_secrets_never_reach_the_provider_log",
             secrets_not_logged,
+        ),
+        Case::new(
+            "provider_unreachable_sts_endpoint_is_named_not_blamed_on_the_credentials",
+            unreachable_endpoint,
+        ),
+        Case::new(
+            "provider_assume_role_external_id_never_reaches_the_provider_log",
+            external_id_not_logged,
+        ),
+        Case::new(
+            "provider_profile_from_shared_files_under_home_reaches_aws",
+            shared_files_profile,
+        )
+        .embedded_only(),
+        Case::new(
+            "provider_shared_config_file_dev_zero_is_refused_at_its_index",
+            shared_file_dev_zero,
+        ),
+        Case::new(
+            "provider_shared_credentials_file_fifo_is_refused_without_hanging",
+            shared_file_fifo,
         ),
     ]
 }
@@ -256,4 +277,165 @@ fn secrets_not_logged(tf: &TerraformBin) {
             "{secret} appeared in the provider log"
         );
     }
+}
+
+/// A provider block that makes no AWS call, with `extra` lines, and a data source so that
+/// `plan` configures the provider.
+fn offline_with(extra: &str) -> String {
+    format!(
+        "{}provider \"queuescale\" {{\n  region = \"us-east-1\"\n  access_key = \"offline\"\n  \
+         secret_key = \"offline\"\n  skip_credentials_validation = true\n{extra}}}\n\
+         data \"queuescale_backlog_target\" \"t\" {{\n  acceptable_latency_seconds = 10\n  \
+         average_processing_seconds = 1\n}}\n",
+        required_providers()
+    )
+}
+
+/// Terraform wraps diagnostic details at 78 columns: compare with single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn shared_file_dev_zero(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "pc-dev-zero");
+    ws.write_config(&offline_with("  shared_config_files = [\"/dev/zero\"]\n"));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr.contains("Unusable file in shared_config_files"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        one_line(&r.stderr).contains("/dev/zero is a character device"),
+        "{}",
+        r.text()
+    );
+    // Terraform quotes the attribute's line under the error.
+    assert!(
+        r.stderr.contains("shared_config_files = [\"/dev/zero\"]"),
+        "{}",
+        r.text()
+    );
+}
+
+fn shared_file_fifo(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "pc-fifo");
+    let good = ws.dir.join("credentials");
+    std::fs::write(&good, "[default]\n").expect("write a credentials file");
+    let fifo = ws.dir.join("credentials.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    ws.write_config(&offline_with(&format!(
+        "  shared_credentials_files = [\"{}\", \"{}\"]\n",
+        good.display(),
+        fifo.display()
+    )));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr
+            .contains("Unusable file in shared_credentials_files"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        one_line(&r.stderr).contains("is a FIFO (named pipe), not a regular file"),
+        "{}",
+        r.text()
+    );
+}
+
+fn shared_files_profile(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("pc-profile"), false);
+    let mut ws = aws_workspace(tf, "pc-profile");
+    let home = ws.dir.join("home");
+    std::fs::create_dir_all(home.join(".qsacc")).expect("create a home directory");
+    std::fs::write(
+        home.join(".qsacc/config"),
+        format!("[profile qsacc]\nregion = {}\n", aws::REGION),
+    )
+    .expect("write the config file");
+    std::fs::write(
+        home.join(".qsacc/credentials"),
+        "[qsacc]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .expect("write the credentials file");
+    let home = home.display().to_string();
+    // Only the named files can supply the region and the keys.
+    ws.unset_env("AWS_ACCESS_KEY_ID")
+        .unset_env("AWS_SECRET_ACCESS_KEY")
+        .unset_env("AWS_REGION")
+        .unset_env("AWS_DEFAULT_REGION")
+        .unset_env("AWS_PROFILE")
+        .env("HOME", &home);
+    ws.write_config(&format!(
+        "{}provider \"queuescale\" {{\n  profile = \"qsacc\"\n  \
+         shared_config_files = [\"~/.qsacc/config\"]\n  \
+         shared_credentials_files = [\"~/.qsacc/credentials\"]\n}}\n{}",
+        required_providers(),
+        target("svc", &f, "")
+    ));
+    ws.init();
+    ws.apply();
+    assert!(aws::scalable_target(&f.resource_id()).is_some());
+    ws.destroy();
+}
+
+fn unreachable_endpoint(tf: &TerraformBin) {
+    let mut ws = Workspace::new(tf, "pc-unreachable");
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    ws.env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .unset_env("AWS_ENDPOINT_URL");
+    ws.write_config(&format!(
+        "{}provider \"queuescale\" {{\n  region = \"us-east-1\"\n  access_key = \"AKIAQSACCUNREACHABLE\"\n  \
+         secret_key = \"qsacc-unreachable\"\n  max_retries = 0\n}}\n\
+         data \"queuescale_backlog_target\" \"t\" {{\n  acceptable_latency_seconds = 10\n  \
+         average_processing_seconds = 1\n}}\n",
+        required_providers()
+    ));
+    ws.init();
+    let r = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    let text = one_line(&r.stderr);
+    assert!(
+        text.contains("cannot reach the STS endpoint http://127.0.0.1:9"),
+        "{}",
+        r.text()
+    );
+    assert!(!text.contains("rejected the credentials"), "{}", r.text());
+}
+
+fn external_id_not_logged(tf: &TerraformBin) {
+    let ws = Workspace::new(tf, "pc-external-id");
+    ws.write_config(&offline_with(
+        "  assume_role {\n    role_arn = \"arn:aws:iam::123456789012:role/qsacc\"\n    \
+         external_id = \"qsacc-external-id-value\"\n  }\n",
+    ));
+    ws.init();
+    let r = ws.run_with(
+        &["plan", "-input=false", "-no-color"],
+        &[("TF_LOG", "trace")],
+    );
+    assert_eq!(r.code, 0, "{}", r.text());
+    let ours: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-queuescale"))
+        .collect();
+    assert!(
+        ours.iter()
+            .any(|l| l.contains("configuring") && l.contains("role/qsacc")),
+        "the provider logged its configuration, role included:\n{}",
+        ours.join("\n")
+    );
+    assert!(
+        !ours.iter().any(|l| l.contains("qsacc-external-id-value")),
+        "the external id appeared in the provider log"
+    );
 }

@@ -983,6 +983,22 @@ async fn validate_resource_config_reports_a_bad_port_at_its_exact_nested_path() 
 }
 
 #[tokio::test]
+async fn validate_resource_config_decodes_numbers_beyond_float64_as_numbers() {
+    let mut h = serve().await;
+    // What Terraform sends for `size = 1e400`: the decimal digits as a msgpack string.
+    let huge = format!("1{}", "0".repeat(400));
+    let config = thing(&[
+        ("name", Value::from("a")),
+        (
+            "size",
+            Value::Number(crate::tfplugin::Number::Decimal(huge)),
+        ),
+    ]);
+    let diags = validate_thing(&mut h, "test_thing", thing_dv(&config)).await;
+    assert!(diags.is_empty(), "{diags:#?}");
+}
+
+#[tokio::test]
 async fn validate_resource_config_accepts_a_valid_config_with_unknown_values() {
     let mut h = serve().await;
     let mut config = thing(&[("name", Value::Unknown), ("size", Value::Unknown)]);
