@@ -163,5 +163,7 @@ fn main() -> std::process::ExitCode {
             }
         }
     }
-    libtest_mimic::run(&args, trials).exit_code()
+    let code = libtest_mimic::run(&args, trials).exit_code();
+    support::terraform::remove_mirror();
+    code
 }

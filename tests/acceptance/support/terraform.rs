@@ -132,9 +132,8 @@ pub fn mirror() -> &'static Mirror {
     static MIRROR: OnceLock<Mirror> = OnceLock::new();
     MIRROR.get_or_init(|| {
         let ctx = context();
-        let base = ctx
-            .scratch
-            .join(format!("acc-mirror-{}", std::process::id()));
+        remove_stale_mirrors(&ctx.scratch);
+        let base = mirror_dir(&ctx.scratch, std::process::id());
         let version = env!("CARGO_PKG_VERSION");
         let dir = base.join(format!(
             "registry.terraform.io/{SOURCE}/{version}/linux_amd64"
@@ -162,6 +161,35 @@ pub fn mirror() -> &'static Mirror {
         .expect("write CLI config");
         Mirror { cli_config }
     })
+}
+
+fn mirror_dir(scratch: &Path, pid: u32) -> PathBuf {
+    scratch.join(format!("acc-mirror-{pid}"))
+}
+
+/// Deletes the mirrors of test processes that no longer run (each holds a copy of the
+/// provider binary, hundreds of MiB in a debug build).
+fn remove_stale_mirrors(scratch: &Path) {
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("acc-mirror-"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Deletes this process's mirror once every trial has run.
+pub fn remove_mirror() {
+    let _ = std::fs::remove_dir_all(mirror_dir(&context().scratch, std::process::id()));
 }
 
 /// What a Terraform command did.
