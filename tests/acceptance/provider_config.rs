@@ -110,7 +110,8 @@ fn sts_endpoint_alone(tf: &TerraformBin) {
     let r = ws.run(&["plan", "-input=false", "-no-color"]);
     assert_ne!(r.code, 0, "{}", r.text());
     assert!(
-        r.stderr.contains("AWS rejected the credentials")
+        r.stderr.contains("cannot reach the STS endpoint")
+            && r.stderr.contains("http://127.0.0.1:9")
             && r.stderr.contains("Connection refused"),
         "the STS call went to the sts endpoint:\n{}",
         r.text()
