@@ -104,9 +104,21 @@ impl Machine {
     /// The closing section of the report.
     pub fn markdown(&self) -> String {
         format!(
-            "## Machine and command\n\n\
-             | | |\n|---|---|\n\
-             | Command | `make bench` (arguments of this run: `{}`) |\n\
+            "## Machine and command\n\n{}\n\
+             Release profile (`[profile.release]` in Cargo.toml):\n\n```toml\n{}\n```\n",
+            self.table(&format!(
+                "`make bench` (arguments of this run: `{}`)",
+                self.arguments
+            )),
+            self.release_profile,
+        )
+    }
+
+    /// The machine as a Markdown table, with `command` in its first row.
+    pub fn table(&self, command: &str) -> String {
+        format!(
+            "| | |\n|---|---|\n\
+             | Command | {command} |\n\
              | Date | {} |\n\
              | CPU | {} |\n\
              | Cores | {} |\n\
@@ -115,9 +127,7 @@ impl Machine {
              | OS | {} |\n\
              | Load average at start | {} |\n\
              | rustc | {} |\n\
-             | Source | {} |\n\n\
-             Release profile (`[profile.release]` in Cargo.toml):\n\n```toml\n{}\n```\n",
-            self.arguments,
+             | Source | {} |\n",
             self.date,
             self.cpu,
             self.cores,
@@ -127,7 +137,6 @@ impl Machine {
             self.load,
             self.rustc,
             self.commit,
-            self.release_profile,
         )
     }
 }

@@ -7,13 +7,19 @@
 //!
 //! ```text
 //! cargo run --release --example bench -- [--write BENCHMARKS.md] [--only ID,ID]
-//!     [--starts N] [--calls N] [--binary PATH]
+//!     [--starts N] [--calls N] [--binary PATH] [--scale N,N] [--before PATH]
 //! ```
+//!
+//! With `--only` and `--write` together, only the sections run are replaced in the
+//! existing file (each then says how and where it was measured) and their rows of the
+//! summary table updated; the rest of the file is kept.
 
+mod latency;
 mod machine;
 mod plugin;
 mod report;
 mod rss;
+mod scale;
 mod schema;
 mod size;
 mod startup;
@@ -50,13 +56,9 @@ struct Options {
     /// Write the Markdown report to this file (otherwise it goes to stdout).
     #[arg(long, value_name = "PATH")]
     write: Option<PathBuf>,
-    /// Run only these benchmarks (comma-separated ids), printing to stdout.
-    #[arg(
-        long,
-        value_name = "IDS",
-        value_delimiter = ',',
-        conflicts_with = "write"
-    )]
+    /// Run only these benchmarks (comma-separated ids): printing to stdout, or replacing
+    /// just their sections of the `--write` file.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
     only: Vec<String>,
     /// How many plugin starts to time (at least 25).
     #[arg(long, default_value_t = 51, value_parser = clap::value_parser!(u32).range(25..))]
@@ -65,9 +67,20 @@ struct Options {
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(200..))]
     calls: u32,
     /// Measure this provider binary instead of target/release/terraform-provider-queuescale
-    /// (to compare builds; printing to stdout).
-    #[arg(long, value_name = "PATH", conflicts_with = "write")]
+    /// (to compare builds; printing to stdout, or with `--only` into the sections run).
+    #[arg(long, value_name = "PATH")]
     binary: Option<PathBuf>,
+    /// Numbers of backlog policies the scale benchmark measures.
+    #[arg(
+        long,
+        value_name = "N,N",
+        value_delimiter = ',',
+        default_value = "100,300"
+    )]
+    scale: Vec<usize>,
+    /// A baseline provider build the scale benchmark also measures, for comparison.
+    #[arg(long, value_name = "PATH")]
+    before: Option<PathBuf>,
 }
 
 /// What every benchmark gets: the options and where things are.
@@ -80,6 +93,10 @@ pub struct Bench {
     pub starts: u32,
     /// Number of timed schema calls.
     pub calls: u32,
+    /// Numbers of policies for the scale benchmark.
+    pub scale: Vec<usize>,
+    /// Baseline build for the scale benchmark.
+    pub before: Option<PathBuf>,
 }
 
 /// `path` relative to the crate root when it is inside it, for the report.
@@ -116,6 +133,11 @@ const BENCHMARKS: &[Benchmark] = &[
         run: rss::run,
     },
     Benchmark {
+        id: "scale",
+        what: "many backlog policies with 50 ms per request: wall time, calls, quota floor",
+        run: scale::run,
+    },
+    Benchmark {
         id: "size",
         what: "release binary size",
         run: size::run,
@@ -139,6 +161,11 @@ fn run(options: Options) -> Result<()> {
         .iter()
         .filter(|id| !BENCHMARKS.iter().any(|b| b.id == id.as_str()))
         .collect();
+    if options.binary.is_some() && options.write.is_some() && options.only.is_empty() {
+        return Err(
+            "--binary with --write needs --only: a whole report is of the release build".into(),
+        );
+    }
     if !unknown.is_empty() {
         let ids: Vec<&str> = BENCHMARKS.iter().map(|b| b.id).collect();
         return Err(format!("unknown benchmark {unknown:?}; known: {}", ids.join(", ")).into());
@@ -157,11 +184,14 @@ fn run(options: Options) -> Result<()> {
         )
         .into());
     }
+    let before = options.before.as_deref().map(scale::absolute).transpose()?;
     let bench = Bench {
         root,
         binary,
         starts: options.starts,
         calls: options.calls,
+        scale: options.scale,
+        before,
     };
     // Recorded before the benchmarks add their own load.
     let machine = machine::Machine::probe(&bench.root);
@@ -182,14 +212,27 @@ fn run(options: Options) -> Result<()> {
         sections.push((benchmark.id, section));
     }
     let binary = display_path(&bench, &bench.binary);
-    let markdown = report::render(&sections, &machine, &binary);
     match &options.write {
+        Some(path) if !options.only.is_empty() => {
+            let old = std::fs::read_to_string(path)
+                .map_err(|e| format!("read {} to update it: {e}", path.display()))?;
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let markdown = report::splice(&old, &sections, &machine, &args.join(" "));
+            std::fs::write(path, &markdown)
+                .map_err(|e| format!("write {}: {e}", path.display()))?;
+            eprintln!(
+                "bench: updated {} ({})",
+                path.display(),
+                options.only.join(", ")
+            );
+        }
         Some(path) => {
+            let markdown = report::render(&sections, &machine, &binary);
             std::fs::write(path, &markdown)
                 .map_err(|e| format!("write {}: {e}", path.display()))?;
             eprintln!("bench: wrote {}", path.display());
         }
-        None => print!("{markdown}"),
+        None => print!("{}", report::render(&sections, &machine, &binary)),
     }
     Ok(())
 }

@@ -60,25 +60,15 @@ pub fn render(sections: &[(&str, Section)], machine: &Machine, binary: &str) -> 
          Terraform uses it: \
          how fast a started plugin announces itself, how fast it answers the schema request \
          Terraform makes of every provider process, how much memory it takes during a real \
-         `terraform apply`, and how large the binary is. Produced by `make bench` \
+         `terraform apply`, how long hundreds of policies in one state take to create and \
+         refresh over a slow network, and how large the binary is. Produced by `make bench` \
          (`examples/bench/main.rs`); the file is rewritten whole by every run, so compare \
          runs in version control.\n\n",
     );
     md.push_str("## Summary\n\n| Figure | Measured | Goal | Result |\n|---|---|---|---|\n");
     for (_, section) in sections {
         for f in &section.figures {
-            let result = match f.pass {
-                Some(true) => "pass",
-                Some(false) => "**FAIL**",
-                None => "—",
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {result} |",
-                f.name,
-                f.measured,
-                f.goal.as_deref().unwrap_or("—")
-            );
+            let _ = writeln!(md, "{}", summary_row(f));
         }
     }
     md.push('\n');
@@ -92,4 +82,70 @@ pub fn render(sections: &[(&str, Section)], machine: &Machine, binary: &str) -> 
     }
     md.push_str(&machine.markdown());
     md
+}
+
+/// `old` with the sections of this run put in place of their marked copies (or, when
+/// new, before the machine section) and their figures' summary rows replaced (or added).
+/// Each section says it was measured on its own, with `args` and the machine.
+pub fn splice(old: &str, sections: &[(&str, Section)], machine: &Machine, args: &str) -> String {
+    let mut md = old.to_owned();
+    for (id, section) in sections {
+        let (open, close) = (
+            format!("<!-- bench:{id} -->"),
+            format!("<!-- /bench:{id} -->"),
+        );
+        let block = format!(
+            "{open}\n## {}\n\n{}\n\nThis section was measured on its own, apart from the rest \
+             of the file:\n\n{}\n{close}",
+            section.title,
+            section.details.trim_end(),
+            machine.table(&format!("`cargo run --example bench -- {args}`")),
+        );
+        match (md.find(&open), md.find(&close)) {
+            (Some(start), Some(end)) if end > start => {
+                md.replace_range(start..end + close.len(), &block);
+            }
+            _ => {
+                let at = md.find("## Machine and command").unwrap_or(md.len());
+                md.insert_str(at, &format!("{block}\n\n"));
+            }
+        }
+        for f in &section.figures {
+            let row = summary_row(f);
+            let prefix = format!("| {} |", f.name);
+            let mut lines: Vec<String> = md.lines().map(str::to_owned).collect();
+            if let Some(line) = lines.iter_mut().find(|l| l.starts_with(&prefix)) {
+                *line = row;
+            } else if let Some(last) =
+                lines
+                    .iter()
+                    .position(|l| l.starts_with("| Figure |"))
+                    .map(|header| {
+                        lines[header..]
+                            .iter()
+                            .take_while(|l| l.starts_with('|'))
+                            .count()
+                            + header
+                    })
+            {
+                lines.insert(last, row);
+            }
+            md = lines.join("\n") + "\n";
+        }
+    }
+    md
+}
+
+fn summary_row(f: &Figure) -> String {
+    let result = match f.pass {
+        Some(true) => "pass",
+        Some(false) => "**FAIL**",
+        None => "—",
+    };
+    format!(
+        "| {} | {} | {} | {result} |",
+        f.name,
+        f.measured,
+        f.goal.as_deref().unwrap_or("—")
+    )
 }

@@ -5,7 +5,8 @@
 //! emulator counts requests per access key, and the run uses a key of its own).
 //!
 //! The filesystem mirror holds a wrapper instead of the provider: a Python script that
-//! runs the real binary as its child with stdin, stdout and stderr inherited (so
+//! runs the real binary (or the one `QUEUESCALE_BENCH_PROVIDER` names, which the scale
+//! benchmark sets when it shares the mirror) as its child with stdin, stdout and stderr inherited (so
 //! Terraform reads the handshake line as usual) and, once the child has exited, appends
 //! its peak RSS (`getrusage(RUSAGE_CHILDREN).ru_maxrss`) to a log.
 
@@ -183,9 +184,9 @@ fn write_wrapper(bench: &Bench, dir: &Path, log: &Path) -> Result<PathBuf> {
     let script = format!(
         r#"#!{python} -S
 """Runs the provider as a child with inherited stdio and logs the child's peak RSS."""
-import resource, subprocess, sys, time
+import os, resource, subprocess, sys, time
 
-REAL, LOG = {real}, {log}
+REAL, LOG = os.environ.get({variable}, {real}), {log}
 
 def record(line):
     with open(LOG, "a") as f:
@@ -200,6 +201,7 @@ sys.exit(code if code >= 0 else 128 - code)
 "#,
         python = python.display(),
         real = quote(&bench.binary),
+        variable = quote(Path::new(crate::scale::PROVIDER_VARIABLE)),
         log = quote(log),
     );
     let path = dir.join("provider-wrapper.py");

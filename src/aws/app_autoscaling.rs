@@ -7,17 +7,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_applicationautoscaling::Client;
 use aws_sdk_applicationautoscaling::types as t;
 use tokio_util::sync::CancellationToken;
 
 use super::error::AwsError;
+use super::limit::{Op, Paced};
 use super::retry::{self, with_retries};
 use crate::scaling::model::{
     ECS_DESIRED_COUNT, Metric, MetricQuery, MetricStat, Policy, PolicyKind, QuerySource,
     StepPolicy, Suspension, Target, TargetTrackingPolicy, parse_service_resource_id,
 };
 use crate::scaling::steps::{AdjustmentType, AggregationType, StepAdjustment};
+
+/// Application Auto Scaling, paced under the account's quotas.
+pub type Client = Paced<aws_sdk_applicationautoscaling::Client>;
 
 const NOT_FOUND: &[&str] = &["ObjectNotFoundException"];
 
@@ -52,6 +55,7 @@ pub async fn find_scalable_target(
     resource_id: &str,
 ) -> Result<ObservedTarget, AwsError> {
     let action = "reading scalable target";
+    client.pace(Op::DescribeScalableTargets).await?;
     let out = client
         .describe_scalable_targets()
         .service_namespace(t::ServiceNamespace::Ecs)
@@ -100,7 +104,7 @@ pub async fn find_scalable_target(
 /// [`AwsError::Stopped`].
 pub async fn register_scalable_target(
     client: &Client,
-    ecs: &aws_sdk_ecs::Client,
+    ecs: &super::ecs::Client,
     stop: &CancellationToken,
     target: &Target,
     tags: &BTreeMap<String, String>,
@@ -115,6 +119,7 @@ pub async fn register_scalable_target(
         id,
         || async {
             let s = &target.suspension;
+            client.pace(Op::RegisterScalableTarget).await?;
             let mut req = client
                 .register_scalable_target()
                 .service_namespace(t::ServiceNamespace::Ecs)
@@ -158,6 +163,7 @@ pub async fn deregister_scalable_target(
     client: &Client,
     resource_id: &str,
 ) -> Result<(), AwsError> {
+    client.pace(Op::DeregisterScalableTarget).await?;
     client
         .deregister_scalable_target()
         .service_namespace(t::ServiceNamespace::Ecs)
@@ -203,6 +209,7 @@ pub async fn find_scaling_policies(
     for chunk in names.chunks(10) {
         let mut token = None;
         loop {
+            client.pace(Op::DescribeScalingPolicies).await?;
             let out = client
                 .describe_scaling_policies()
                 .service_namespace(t::ServiceNamespace::Ecs)
@@ -241,6 +248,7 @@ pub async fn list_scaling_policies(
     let mut found = Vec::new();
     let mut token = None;
     loop {
+        client.pace(Op::DescribeScalingPolicies).await?;
         let out = client
             .describe_scaling_policies()
             .service_namespace(t::ServiceNamespace::Ecs)
@@ -400,6 +408,14 @@ fn query_to_aws(
     b.build().map_err(|e| build_err(action, policy, e))
 }
 
+/// What putting a policy of `kind` costs: a target-tracking policy also writes alarms.
+fn put_op(kind: &PolicyKind) -> Op {
+    match kind {
+        PolicyKind::Step(_) => Op::PutStepScalingPolicy,
+        PolicyKind::TargetTracking(_) => Op::PutTargetTrackingPolicy,
+    }
+}
+
 /// Puts a scaling policy (an upsert by name). Waits out a target not yet visible and IAM
 /// propagation.
 ///
@@ -472,6 +488,7 @@ pub async fn put_scaling_policy(
                         .target_tracking_scaling_policy_configuration(cfg);
                 }
             }
+            client.pace(put_op(&policy.kind)).await?;
             let out = req
                 .send()
                 .await
@@ -499,6 +516,7 @@ pub async fn delete_scaling_policy(
     resource_id: &str,
     name: &str,
 ) -> Result<(), AwsError> {
+    client.pace(Op::DeleteScalingPolicy).await?;
     client
         .delete_scaling_policy()
         .policy_name(name)
@@ -524,6 +542,7 @@ pub async fn delete_scaling_policy(
 /// # Errors
 /// [`AwsError::NotFound`] for an unknown ARN; API errors.
 pub async fn list_tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    client.pace(Op::ListScalableTargetTags).await?;
     let out = client
         .list_tags_for_resource()
         .resource_arn(arn)
@@ -558,6 +577,7 @@ pub async fn sync_tags(
     let super::TagChanges { remove, set } = super::tag_changes(have, want);
     let set: HashMap<String, String> = set.into_iter().collect();
     if !remove.is_empty() {
+        client.pace(Op::TagScalableTarget).await?;
         client
             .untag_resource()
             .resource_arn(arn)
@@ -567,6 +587,7 @@ pub async fn sync_tags(
             .map_err(|e| AwsError::from_sdk("removing tags", "scalable target", arn, e, &[]))?;
     }
     if !set.is_empty() {
+        client.pace(Op::TagScalableTarget).await?;
         client
             .tag_resource()
             .resource_arn(arn)

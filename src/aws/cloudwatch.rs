@@ -2,13 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::types as t;
 
 use super::error::AwsError;
+use super::limit::{Op, Paced};
 use crate::scaling::model::{
     Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, QuerySource,
 };
+
+/// CloudWatch, paced under the account's quotas.
+pub type Client = Paced<aws_sdk_cloudwatch::Client>;
 
 /// An alarm as CloudWatch holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +35,7 @@ pub async fn find_alarms_by_names(
     for chunk in names.chunks(100) {
         let mut token = None;
         loop {
+            client.pace(Op::DescribeAlarms).await?;
             let out = client
                 .describe_alarms()
                 .set_alarm_names(Some(chunk.to_vec()))
@@ -221,6 +225,7 @@ pub async fn put_metric_alarm(
     for (k, v) in tags {
         req = req.tags(t::Tag::builder().key(k).value(v).build());
     }
+    client.pace(Op::PutMetricAlarm).await?;
     req.send()
         .await
         .map_err(|e| AwsError::from_sdk("putting alarm", "alarm", &alarm.name, e, &[]))?;
@@ -234,6 +239,7 @@ pub async fn put_metric_alarm(
 /// API errors.
 pub async fn delete_alarms(client: &Client, names: &[String]) -> Result<(), AwsError> {
     for chunk in names.chunks(100) {
+        client.pace(Op::DeleteAlarms).await?;
         let result = client
             .delete_alarms()
             .set_alarm_names(Some(chunk.to_vec()))
@@ -259,6 +265,7 @@ pub async fn delete_alarms(client: &Client, names: &[String]) -> Result<(), AwsE
 /// # Errors
 /// [`AwsError::NotFound`] when the alarm does not exist; API errors.
 pub async fn list_tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    client.pace(Op::ListAlarmTags).await?;
     let out = client
         .list_tags_for_resource()
         .resource_arn(arn)
@@ -297,6 +304,7 @@ pub async fn sync_tags(
         .map(|(k, v)| t::Tag::builder().key(k).value(v).build())
         .collect();
     if !remove.is_empty() {
+        client.pace(Op::TagAlarm).await?;
         client
             .untag_resource()
             .resource_arn(arn)
@@ -306,6 +314,7 @@ pub async fn sync_tags(
             .map_err(|e| AwsError::from_sdk("removing tags", "alarm", arn, e, &[]))?;
     }
     if !set.is_empty() {
+        client.pace(Op::TagAlarm).await?;
         client
             .tag_resource()
             .resource_arn(arn)

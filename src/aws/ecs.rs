@@ -1,9 +1,11 @@
 //! ECS: only what scaling needs: whether a service exists, whether its cluster publishes
 //! Container Insights metrics.
 
-use aws_sdk_ecs::Client;
-
 use super::error::AwsError;
+use super::limit::{Op, Paced};
+
+/// ECS, paced under the account's quotas.
+pub type Client = Paced<aws_sdk_ecs::Client>;
 
 /// Checks that `service` exists and is active in `cluster`.
 ///
@@ -12,6 +14,7 @@ use super::error::AwsError;
 /// or has it only as INACTIVE (deleted); API errors.
 pub async fn find_service(client: &Client, cluster: &str, service: &str) -> Result<(), AwsError> {
     let id = format!("{service:?} in cluster {cluster:?}");
+    client.pace(Op::DescribeServices).await?;
     let out = client
         .describe_services()
         .cluster(cluster)
@@ -50,6 +53,7 @@ pub async fn container_insights(
     client: &Client,
     cluster: &str,
 ) -> Result<Option<String>, AwsError> {
+    client.pace(Op::DescribeClusters).await?;
     let out = client
         .describe_clusters()
         .clusters(cluster)

@@ -1,11 +1,13 @@
 //! AWS access, one module per service: finders (AWS "not found" becomes
-//! [`AwsError::NotFound`] here, at the lowest level), idempotent writers, and named
-//! retries for eventual consistency. Speaks `scaling::model`; knows nothing of Terraform.
+//! [`AwsError::NotFound`] here, at the lowest level), idempotent writers, named retries
+//! for eventual consistency, and request pacing under AWS's quotas (`limit.rs`). Speaks
+//! `scaling::model`; knows nothing of Terraform.
 
 pub mod app_autoscaling;
 pub mod cloudwatch;
 pub mod ecs;
 pub mod error;
+pub mod limit;
 pub mod log;
 pub mod retry;
 pub mod sqs;

@@ -1,14 +1,17 @@
 //! SQS: only what scaling needs, whether a queue exists.
 
-use aws_sdk_sqs::Client;
-
 use super::error::AwsError;
+use super::limit::{Op, Paced};
+
+/// SQS, paced under the account's quotas.
+pub type Client = Paced<aws_sdk_sqs::Client>;
 
 /// Checks that the queue `name` exists (one GetQueueUrl call).
 ///
 /// # Errors
 /// [`AwsError::NotFound`] when it does not; API errors.
 pub async fn find_queue(client: &Client, name: &str) -> Result<(), AwsError> {
+    client.pace(Op::GetQueueUrl).await?;
     client
         .get_queue_url()
         .queue_name(name)

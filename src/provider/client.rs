@@ -1,5 +1,6 @@
 //! From [`ProviderConfig`] to AWS clients: credential chain, region, retries, timeouts,
-//! endpoint overrides, the optional assumed role, and the one credentials check.
+//! endpoint overrides, the optional assumed role, the one credentials check, and the
+//! request pacing every client of the process shares.
 //!
 //! Messages name where credentials came from, never their secret parts.
 
@@ -24,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::{ProviderConfig, mask_access_key};
 use super::files::SharedFiles;
+use crate::aws::limit::{Limits, Paced};
 use crate::aws::log::CallLog;
-use crate::aws::{self, retry};
+use crate::aws::{self, app_autoscaling, cloudwatch, ecs, retry, sqs};
 
 /// Default retries per request when `max_retries` is not set (11 attempts).
 ///
@@ -39,13 +41,13 @@ pub const DEFAULT_MAX_RETRIES: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct Clients {
     /// Application Auto Scaling.
-    pub aas: aws_sdk_applicationautoscaling::Client,
+    pub aas: app_autoscaling::Client,
     /// CloudWatch.
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub cloudwatch: cloudwatch::Client,
     /// ECS.
-    pub ecs: aws_sdk_ecs::Client,
+    pub ecs: ecs::Client,
     /// SQS.
-    pub sqs: aws_sdk_sqs::Client,
+    pub sqs: sqs::Client,
     /// The region in use.
     pub region: String,
     /// Tags merged into every taggable object.
@@ -226,34 +228,51 @@ pub async fn connect(
         check_credentials(cfg, &sdk).await?;
     }
     let ep = &cfg.endpoints;
+    let limits = std::sync::Arc::new(Limits::new(&cfg.rate_limits));
     let aas = {
         let mut b =
             aws_sdk_applicationautoscaling::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.applicationautoscaling {
             b = b.endpoint_url(u);
         }
-        aws_sdk_applicationautoscaling::Client::from_conf(b.build())
+        Paced::new(
+            aws_sdk_applicationautoscaling::Client::from_conf(b.build()),
+            limits.clone(),
+            stop.clone(),
+        )
     };
     let cloudwatch = {
         let mut b = aws_sdk_cloudwatch::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.cloudwatch {
             b = b.endpoint_url(u);
         }
-        aws_sdk_cloudwatch::Client::from_conf(b.build())
+        Paced::new(
+            aws_sdk_cloudwatch::Client::from_conf(b.build()),
+            limits.clone(),
+            stop.clone(),
+        )
     };
     let ecs = {
         let mut b = aws_sdk_ecs::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.ecs {
             b = b.endpoint_url(u);
         }
-        aws_sdk_ecs::Client::from_conf(b.build())
+        Paced::new(
+            aws_sdk_ecs::Client::from_conf(b.build()),
+            limits.clone(),
+            stop.clone(),
+        )
     };
     let sqs = {
         let mut b = aws_sdk_sqs::config::Builder::from(&sdk).interceptor(CallLog);
         if let Some(u) = &ep.sqs {
             b = b.endpoint_url(u);
         }
-        aws_sdk_sqs::Client::from_conf(b.build())
+        Paced::new(
+            aws_sdk_sqs::Client::from_conf(b.build()),
+            limits.clone(),
+            stop.clone(),
+        )
     };
     Ok(Clients {
         aas,

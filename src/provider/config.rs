@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::client::DEFAULT_MAX_RETRIES;
+use crate::aws::limit::Quota;
 use crate::tfplugin::{
     AttrPath, Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
 };
@@ -87,7 +88,12 @@ pub struct ProviderConfig {
     pub default_tags: BTreeMap<String, String>,
     /// Skip the STS GetCallerIdentity check at configuration.
     pub skip_credentials_validation: bool,
+    /// Requests per second replacing AWS's default quotas (`rate_limits`).
+    pub rate_limits: BTreeMap<Quota, u32>,
 }
+
+/// Most requests per second a `rate_limits` attribute takes.
+pub const MAX_RATE_LIMIT: u32 = 10_000;
 
 impl fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -111,6 +117,7 @@ impl fmt::Debug for ProviderConfig {
                 "skip_credentials_validation",
                 &self.skip_credentials_validation,
             )
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -130,6 +137,10 @@ pub fn mask_access_key(id: &str) -> String {
 pub fn schema() -> Schema {
     let optional_string =
         |name: &str, text: &str| Attribute::optional(name, Type::String).describe(text);
+    let rate_attrs = Quota::ALL
+        .iter()
+        .map(|q| Attribute::optional(q.attribute(), Type::Number).describe(q.description()))
+        .collect();
     let endpoint_attrs = ENDPOINT_SERVICES
         .iter()
         .map(|s| {
@@ -192,6 +203,17 @@ pub fn schema() -> Schema {
                 Block::new(endpoint_attrs).describe(
                     "Per-service endpoint URLs (for LocalStack, moto or a VPC endpoint). \
                      `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are honoured as well.",
+                ),
+            ),
+            NestedBlock::new(
+                "rate_limits",
+                Nesting::Single,
+                Block::new(rate_attrs).describe(
+                    "Requests per second the provider sends, per AWS quota, shared by all its \
+                     resources (whole numbers from 1 to 10000). The defaults are AWS's published \
+                     quotas per account and region; set the ones your account has had raised. \
+                     Throttling that still happens (other clients use the same quotas) is \
+                     retried with adaptive back-off.",
                 ),
             ),
             NestedBlock::new(
@@ -287,6 +309,21 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
+    for q in Quota::ALL {
+        if let Some(n) = config.get("rate_limits").get(q.attribute()).as_f64()
+            && !(n.fract() == 0.0 && (1.0..=f64::from(MAX_RATE_LIMIT)).contains(&n))
+        {
+            diags.error_at(
+                AttrPath::root("rate_limits").attr(q.attribute()),
+                "Invalid rate limit",
+                format!(
+                    "{} must be a whole number of requests per second from 1 to \
+                     {MAX_RATE_LIMIT}, not {n}.",
+                    q.attribute()
+                ),
+            );
+        }
+    }
     if let Some(tags) = config.get("default_tags").get("tags").entries() {
         crate::resources::tags::validate(tags, &AttrPath::root("default_tags").attr("tags"), diags);
     }
@@ -351,6 +388,13 @@ pub fn parse(config: &Value) -> ProviderConfig {
             .get("skip_credentials_validation")
             .as_bool()
             .unwrap_or(false),
+        rate_limits: Quota::ALL
+            .iter()
+            .filter_map(|q| {
+                let n = config.get("rate_limits").get(q.attribute()).as_i64()?;
+                Some((*q, u32::try_from(n).ok()?))
+            })
+            .collect(),
     }
 }
 
@@ -449,6 +493,53 @@ mod tests {
             paths.contains(&"assume_role.duration_seconds".to_string()),
             "{paths:?}"
         );
+    }
+
+    #[test]
+    fn rate_limits_must_be_whole_positive_numbers_at_their_attribute() {
+        for bad in [
+            Value::int(0),
+            Value::from(2.5),
+            Value::int(10_001),
+            Value::int(-3),
+        ] {
+            let mut d = Diagnostics::new();
+            let cfg = block(&[(
+                "rate_limits",
+                Value::object([("put_metric_alarm", bad.clone())]),
+            )]);
+            validate(&cfg, &mut d);
+            assert_eq!(
+                d.0.iter().map(|x| x.attribute.clone()).collect::<Vec<_>>(),
+                [Some(AttrPath::root("rate_limits").attr("put_metric_alarm"))],
+                "{bad:?}"
+            );
+        }
+        let mut d = Diagnostics::new();
+        validate(
+            &block(&[(
+                "rate_limits",
+                Value::object([("put_metric_alarm", Value::int(10))]),
+            )]),
+            &mut d,
+        );
+        assert!(!d.has_errors(), "{d:?}");
+    }
+
+    #[test]
+    fn parse_reads_the_rate_limits_it_is_given() {
+        let cfg = parse(&block(&[(
+            "rate_limits",
+            Value::object([
+                ("put_metric_alarm", Value::int(10)),
+                ("describe_alarms", Value::int(50)),
+            ]),
+        )]));
+        assert_eq!(
+            cfg.rate_limits,
+            BTreeMap::from([(Quota::DescribeAlarms, 50), (Quota::PutMetricAlarm, 10)])
+        );
+        assert!(parse(&block(&[])).rate_limits.is_empty());
     }
 
     #[test]

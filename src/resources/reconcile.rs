@@ -661,13 +661,15 @@ impl Observed {
     }
 }
 
-/// Reads the named policies and alarms (one call each) and the tags of the first alarm
-/// found (one more), checking that it is still `owner`'s. `policies` and `alarms` are
-/// (purpose, name) pairs; `state` supplies the entries of objects that have gone.
+/// Reads the named policies and alarms (one call each, made together) and the tags of the
+/// first alarm found (one more, once the alarms are known), checking that it is still
+/// `owner`'s: two round trips. `policies` and `alarms` are (purpose, name) pairs; `state`
+/// supplies the entries of objects that have gone.
 ///
 /// # Errors
-/// API errors; a clash when another resource's owner tag is on the alarm (an alarm
-/// without one was written by an earlier version of this provider and counts as ours).
+/// API errors (the policies' before the alarms', as if read one after the other); a clash
+/// when another resource's owner tag is on the alarm (an alarm without one was written by
+/// an earlier version of this provider and counts as ours).
 pub async fn read(
     client: &Clients,
     owner: &Owner,
@@ -676,13 +678,24 @@ pub async fn read(
     alarms: &[(String, String)],
     state: &Value,
 ) -> Result<Observed, ObjectError> {
-    let names: Vec<String> = policies.iter().map(|(_, n)| n.clone()).collect();
-    let found_policies = aas::find_scaling_policies(&client.aas, resource_id, &names).await?;
-    let names: Vec<String> = alarms.iter().map(|(_, n)| n.clone()).collect();
-    let found_alarms = cw::find_alarms_by_names(&client.cloudwatch, &names).await?;
-    let alarm_tags = match found_alarms.first() {
-        Some(first) => {
-            let tags = cw::list_tags(&client.cloudwatch, &first.arn).await?;
+    let policy_names: Vec<String> = policies.iter().map(|(_, n)| n.clone()).collect();
+    let alarm_names: Vec<String> = alarms.iter().map(|(_, n)| n.clone()).collect();
+    let alarms_and_tags = async {
+        let found = cw::find_alarms_by_names(&client.cloudwatch, &alarm_names).await?;
+        let tags = match found.first() {
+            Some(first) => Some(cw::list_tags(&client.cloudwatch, &first.arn).await?),
+            None => None,
+        };
+        Ok::<_, AwsError>((found, tags))
+    };
+    let (found_policies, alarms_and_tags) = tokio::join!(
+        aas::find_scaling_policies(&client.aas, resource_id, &policy_names),
+        alarms_and_tags
+    );
+    let found_policies = found_policies?;
+    let (found_alarms, first_tags) = alarms_and_tags?;
+    let alarm_tags = match (found_alarms.first(), first_tags) {
+        (Some(first), Some(tags)) => {
             if let Some(holder) = Owner::from_tags(&tags).filter(|h| h != owner) {
                 return Err(Clash {
                     object: Object::Alarm(first.alarm.name.clone()),
@@ -693,7 +706,7 @@ pub async fn read(
             }
             Some((first.arn.clone(), user_tags(&tags)))
         }
-        None => None,
+        _ => None,
     };
     let gone = |list: &str, purpose: &str| {
         by_purpose(state.get(list), purpose).map(|e| {

@@ -1040,7 +1040,8 @@ async fn check_container_insights(
 }
 
 /// Refreshes state from AWS: target (when owned), policies and alarms in one call each,
-/// tags when the resource manages tags. Returns null when nothing exists any more.
+/// all three made together, and tags when the resource manages tags (each read after the
+/// object it belongs to): two round trips. Returns null when nothing exists any more.
 async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::ObjectError> {
     let mut out = state.clone();
     let (Some(cluster), Some(service), Some(name)) = (
@@ -1055,20 +1056,8 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     let importing = state.get("queue_name").is_null();
     let owned = state.get("scalable_target_id").is_null();
     let mut exists = false;
-
-    let mut tag_source = None;
-    if owned {
-        match aws::optional(aas::find_scalable_target(&client.aas, &resource_id).await)? {
-            Some(t) => {
-                exists = true;
-                out.set("scalable_target_arn", Value::from(t.arn.as_str()));
-                out.set("min_capacity", Value::int(t.target.min_capacity.into()));
-                out.set("max_capacity", Value::int(t.target.max_capacity.into()));
-                tag_source = Some(t.arn);
-            }
-            None => out.set("scalable_target_arn", Value::Null),
-        }
-    }
+    let prior_all = state.get("tags_all");
+    let wants_tags = prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty());
 
     let (policies, alarms) = if importing {
         let all = Purpose::ALL;
@@ -1084,7 +1073,40 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
             reconcile::recorded(state, "alarms"),
         )
     };
-    let observed = reconcile::read(client, &owner, &resource_id, &policies, &alarms, state).await?;
+    // The target (then its tags) and the objects (then the first alarm's tags) are read
+    // together; errors are reported in the order of a sequential read.
+    let target = async {
+        if !owned {
+            return Ok(None);
+        }
+        let Some(t) = aws::optional(aas::find_scalable_target(&client.aas, &resource_id).await)?
+        else {
+            return Ok(Some(None));
+        };
+        let tags = if wants_tags {
+            Some(aas::list_tags(&client.aas, &t.arn).await)
+        } else {
+            None
+        };
+        Ok::<_, aws::AwsError>(Some(Some((t, tags))))
+    };
+    let (target, observed) = tokio::join!(
+        target,
+        reconcile::read(client, &owner, &resource_id, &policies, &alarms, state)
+    );
+    let mut target_tags = None;
+    match target? {
+        Some(Some((t, tags))) => {
+            exists = true;
+            out.set("scalable_target_arn", Value::from(t.arn.as_str()));
+            out.set("min_capacity", Value::int(t.target.min_capacity.into()));
+            out.set("max_capacity", Value::int(t.target.max_capacity.into()));
+            target_tags = tags;
+        }
+        Some(None) => out.set("scalable_target_arn", Value::Null),
+        None => {}
+    }
+    let observed = observed?;
     exists |= observed.any();
     out.set("policies", Value::List(observed.policies));
     out.set("alarms", Value::List(observed.alarms));
@@ -1097,10 +1119,9 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
         );
         return Ok(Value::Null);
     }
-    let prior_all = state.get("tags_all");
-    if prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty()) {
-        let observed = match (&tag_source, observed.alarm_tags) {
-            (Some(arn), _) => Some(user_tags(&aas::list_tags(&client.aas, arn).await?)),
+    if wants_tags {
+        let observed = match (target_tags, observed.alarm_tags) {
+            (Some(tags), _) => Some(user_tags(&tags?)),
             (None, Some((_, tags))) => Some(tags),
             (None, None) => None,
         };

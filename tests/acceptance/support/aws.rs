@@ -41,16 +41,18 @@ pub fn unique_prefix(label: &str) -> String {
     format!("{PREFIX}{label}-{salt}{n:02}")
 }
 
-/// SDK clients for the backend.
+/// SDK clients for the backend, in the provider's paced form (so its finders take them),
+/// at the highest rates it allows (10,000 requests per second): the tests' own calls are
+/// not held back.
 pub struct Clients {
     /// Application Auto Scaling.
-    pub aas: aws_sdk_applicationautoscaling::Client,
+    pub aas: qs::app_autoscaling::Client,
     /// CloudWatch.
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub cloudwatch: qs::cloudwatch::Client,
     /// ECS.
-    pub ecs: aws_sdk_ecs::Client,
+    pub ecs: qs::ecs::Client,
     /// SQS.
-    pub sqs: aws_sdk_sqs::Client,
+    pub sqs: qs::sqs::Client,
 }
 
 /// The access key id tests use against a local backend. In the split mode it is 12 digits:
@@ -92,11 +94,39 @@ pub fn clients() -> &'static Clients {
         ecs.set_endpoint_url(endpoint("ECS"));
         let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
         sqs.set_endpoint_url(endpoint("SQS"));
+        let limits = std::sync::Arc::new(qs::limit::Limits::new(
+            &qs::limit::Quota::ALL
+                .iter()
+                .map(|q| {
+                    (
+                        *q,
+                        terraform_provider_queuescale::provider::config::MAX_RATE_LIMIT,
+                    )
+                })
+                .collect(),
+        ));
+        let stop = tokio_util::sync::CancellationToken::new();
         Clients {
-            aas: aws_sdk_applicationautoscaling::Client::from_conf(aas.build()),
-            cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
-            ecs: aws_sdk_ecs::Client::from_conf(ecs.build()),
-            sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),
+            aas: qs::limit::Paced::new(
+                aws_sdk_applicationautoscaling::Client::from_conf(aas.build()),
+                limits.clone(),
+                stop.clone(),
+            ),
+            cloudwatch: qs::limit::Paced::new(
+                aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
+                limits.clone(),
+                stop.clone(),
+            ),
+            ecs: qs::limit::Paced::new(
+                aws_sdk_ecs::Client::from_conf(ecs.build()),
+                limits.clone(),
+                stop.clone(),
+            ),
+            sqs: qs::limit::Paced::new(
+                aws_sdk_sqs::Client::from_conf(sqs.build()),
+                limits.clone(),
+                stop.clone(),
+            ),
         }
     })
 }
