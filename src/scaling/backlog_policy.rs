@@ -12,8 +12,8 @@
 //!   SQS, published with the backlog itself, so an ECS metric that lags SQS's (or a service
 //!   that publishes none) cannot make a busy service look idle. An alarm in ALARM re-fires
 //!   every minute, but "set to N" repeated is N: this path cannot run away.
-//! - **nothing visible, in flight or delayed for `idle_minutes`**: a step policy sets the
-//!   capacity to exactly 0 (clamped by AAS to the minimum capacity). CloudWatch decides on
+//! - **nothing visible, in flight, delayed or received for `idle_minutes`**: a step policy
+//!   sets the capacity to exactly 0 (clamped by AAS to the minimum capacity). CloudWatch decides on
 //!   minutes already published, so a message received in the minute in progress can be in
 //!   a task's hands: workers hold ECS task scale-in protection while they process one
 //!   (`examples/worker/`).
@@ -452,15 +452,22 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
     let mut alarms = vec![(Purpose::WakeFromZero, wake_alarm)];
 
     if !spec.disable_scale_in {
-        // Drain: nothing visible, in flight or delayed for idle_minutes → exactly 0.
-        let drain_metrics = message_queries(
-            spec,
-            true,
-            true,
+        // Drain: nothing visible, in flight, delayed or received for idle_minutes → exactly 0.
+        // The three gauges are one sample a minute: a trickle whose messages are processed
+        // between samples would look idle. `received`, the minute's count, does not.
+        let mut drain_metrics = message_queries(spec, true, true, "gauges", "");
+        drain_metrics.pop();
+        drain_metrics.push(MetricQuery::metric(
+            "received",
+            sqs_stat(&spec.queue_name, "NumberOfMessagesReceived", "Sum"),
+            "Messages received",
+        ));
+        drain_metrics.push(MetricQuery::expression(
             "messages",
-            "Messages visible, in flight or delayed",
-        );
-        let drain_metrics = mark_returned(drain_metrics, "messages");
+            "visible + in_flight + delayed + received",
+            "Messages visible, in flight, delayed or received",
+            true,
+        ));
         policies.push((
             Purpose::DrainToZero,
             Policy {
@@ -484,8 +491,8 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
             Alarm {
                 name: Purpose::DrainToZero.object_name(&spec.name),
                 description: format!(
-                    "queuescale: nothing visible, in flight or delayed on {} for {} minutes: stop \
-                     every task of {}.",
+                    "queuescale: nothing visible, in flight, delayed or received on {} for {} \
+                     minutes: stop every task of {}.",
                     spec.queue_name, spec.idle_minutes, spec.service
                 ),
                 metric: AlarmMetric::Math(drain_metrics),
@@ -504,13 +511,6 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         policies,
         alarms,
     }
-}
-
-fn mark_returned(mut queries: Vec<MetricQuery>, id: &str) -> Vec<MetricQuery> {
-    for q in &mut queries {
-        q.return_data = q.id == id;
-    }
-    queries
 }
 
 /// A number for messages: integers without a fraction.
@@ -721,14 +721,19 @@ mod tests {
     }
 
     #[test]
-    fn drain_always_counts_visible_in_flight_and_delayed() {
+    fn drain_always_counts_visible_in_flight_delayed_and_received() {
         let mut s = spec();
         s.include_in_flight = false;
         let c = compile(&s);
         let drain = alarm(&c, Purpose::DrainToZero);
         assert_eq!(
             expression(math(drain), "messages"),
-            "visible + in_flight + delayed"
+            "visible + in_flight + delayed + received"
+        );
+        assert!(
+            math(drain).iter().any(|q| q.id == "received"
+                && matches!(&q.source, QuerySource::Metric(m) if m.stat == "Sum")),
+            "the minute's receive count"
         );
         assert_eq!(drain.comparison, Comparison::LessOrEqual);
         assert_eq!(drain.threshold, 0.0);
@@ -1020,6 +1025,7 @@ mod tests {
                         }
                         if drained {
                             assert!(in_flight == Some(0.0) && visible == Some(0.0), "{at}");
+                            assert_eq!(receives, Some(0.0), "{at}");
                         }
                     }
                 }

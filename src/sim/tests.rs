@@ -364,6 +364,30 @@ fn a_drained_burst_adds_no_task_to_an_empty_queue() {
     assert!(old.summary.task_minutes > 10.0 * r.summary.task_minutes);
 }
 
+/// The drain's gauges are one sample a minute: on `trickle` (a message every 30 s,
+/// processed in 0.1 s) almost every sample is 0, and the previous drain (visible + in
+/// flight + delayed) stopped the service some 80 times a day, each next message waiting
+/// for a wake. The minute's receive count keeps a trickle from looking idle.
+#[test]
+fn a_trickle_processed_between_samples_is_not_drained() {
+    let s = spec();
+    let mut sc = Scenario::new(names(&s), trace::reference("trickle").expect("trickle"));
+    sc.ecs.processing = Processing::Exponential(0.1);
+    let r = simulate(&s, &sc);
+    assert_conserved(&r);
+    assert_eq!(r.summary.wakes, 1, "{:?}", r.summary);
+    assert!(r.summary.wait_p95_seconds < 1.0, "{:?}", r.summary);
+    let previous = with_expression(
+        objects(&s),
+        "worker-drain-to-zero",
+        "messages",
+        "visible + in_flight + delayed",
+    );
+    let old = run(&previous, &sc).expect("runs");
+    assert!(old.summary.wakes > 50, "{:?}", old.summary);
+    assert!(old.summary.wait_p95_seconds > 60.0, "{:?}", old.summary);
+}
+
 /// An idle service with one task; a long message arrives in the minute CloudWatch has
 /// not published yet, just before the drain alarm's 15th idle minute is evaluated.
 fn drain_race(s: &BacklogSpec, protect: bool) -> Report {
