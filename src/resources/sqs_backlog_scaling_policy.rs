@@ -130,8 +130,8 @@ fn schema() -> Schema {
             int_default(
                 "idle_minutes",
                 DEFAULT_IDLE_MINUTES,
-                "Minutes with nothing visible, in flight or delayed before draining to zero \
-                 (1 to 1440).",
+                "Minutes with nothing visible, in flight, delayed or received before draining \
+                 to zero (1 to 1440).",
             ),
             Attribute::with_default(
                 "task_count_source",

@@ -1,15 +1,22 @@
 //! What `queuescale_sqs_backlog_scaling_policy` puts into AWS, decided without I/O.
 //!
-//! Three regimes that never overlap (see `docs/guides/how-it-scales.md`):
-//! - **tasks > 0 and backlog > 0**: target tracking on backlog ÷ running tasks. The
-//!   expression yields no datapoint outside this regime (2-argument `IF`), so target
-//!   tracking has no opinion there, and since it scales in proportionally and rounds up,
-//!   it never asks for 0 tasks while a message is waiting.
-//! - **tasks = 0 and backlog ≥ wake threshold**: a step policy sets the capacity to exactly
-//!   `wake_tasks`. An alarm in ALARM re-fires every minute, but "set to N" repeated is N:
-//!   this path cannot run away, and it stops as soon as a task runs.
-//! - **nothing visible, in flight or delayed for `idle_minutes`**: a step policy sets the
-//!   capacity to exactly 0 (clamped by AAS to the minimum capacity).
+//! Three regimes (see `docs/guides/how-it-scales.md`), each safe against metrics that
+//! arrive late or not at all:
+//! - **tasks > 0**: target tracking on backlog ÷ running tasks. The expression has a
+//!   datapoint every minute a task is counted — also at an empty queue, where it is a
+//!   sliver above 0 — so its alarms never re-evaluate stale datapoints after a backlog
+//!   drains, and it never asks for 0 tasks. At 0 tasks it has no datapoint and no opinion.
+//! - **no consumer at all and backlog ≥ wake threshold**: a step policy sets the capacity
+//!   to exactly `wake_tasks`. "No consumer" needs three witnesses in the same minute: no
+//!   task counted, nothing in flight and no `ReceiveMessage` call. The last two come from
+//!   SQS, published with the backlog itself, so an ECS metric that lags SQS's (or a service
+//!   that publishes none) cannot make a busy service look idle. An alarm in ALARM re-fires
+//!   every minute, but "set to N" repeated is N: this path cannot run away.
+//! - **nothing visible, in flight, delayed or received for `idle_minutes`**: a step policy
+//!   sets the capacity to exactly 0 (clamped by AAS to the minimum capacity). CloudWatch decides on
+//!   minutes already published, so a message received in the minute in progress can be in
+//!   a task's hands: workers hold ECS task scale-in protection while they process one
+//!   (`examples/worker/`).
 
 use std::collections::BTreeMap;
 
@@ -77,7 +84,7 @@ pub struct BacklogSpec {
     pub wake_threshold: f64,
     /// Tasks to start when waking.
     pub wake_tasks: i32,
-    /// Minutes with nothing visible, in flight or delayed before draining to 0.
+    /// Minutes with nothing visible, in flight, delayed or received before draining to 0.
     pub idle_minutes: i32,
     /// Running-task count source.
     pub task_count: TaskCountSource,
@@ -201,14 +208,19 @@ pub struct Compiled {
 /// One-minute periods: SQS and ECS publish per minute.
 const PERIOD: i32 = 60;
 
+/// An SQS gauge (`ApproximateNumberOf…`), read as its Maximum over the minute.
 fn sqs(queue: &str, name: &str) -> MetricStat {
+    sqs_stat(queue, name, "Maximum")
+}
+
+fn sqs_stat(queue: &str, name: &str, stat: &str) -> MetricStat {
     MetricStat {
         metric: Metric {
             namespace: "AWS/SQS".into(),
             name: name.into(),
             dimensions: BTreeMap::from([("QueueName".to_owned(), queue.to_owned())]),
         },
-        stat: "Maximum".into(),
+        stat: stat.into(),
         period: Some(PERIOD),
         unit: None,
     }
@@ -286,6 +298,65 @@ fn without_periods(mut queries: Vec<MetricQuery>) -> Vec<MetricQuery> {
     queries
 }
 
+/// The wake alarm's condition: messages wait, no task is counted, and SQS saw no consumer
+/// in the same minute.
+///
+/// `FILL(tasks, 0)` turns the missing task count at 0 tasks into 0 — and, as CloudWatch's
+/// metric-math guide warns ("if your metrics are being published with a slight delay, and
+/// the most recent minute never has data … FILL replaces that missing data point"), also
+/// the newest minute of a service whose ECS metric is late, or of one that publishes none.
+/// `consumers` closes that gap from SQS's side, with the backlog's own timing: a running
+/// worker either holds a message (`in_flight`) or calls `ReceiveMessage` (`received`,
+/// `empty_receives`) every minute.
+pub const WAKE_EXPRESSION: &str = "IF(FILL(tasks, 0) == 0 AND consumers == 0, waiting, 0)";
+
+/// In-flight messages and `ReceiveMessage` calls: what a running consumer shows SQS every
+/// minute, whatever ECS publishes.
+fn consumer_queries(spec: &BacklogSpec) -> Vec<MetricQuery> {
+    let q = &spec.queue_name;
+    vec![
+        MetricQuery::metric(
+            "in_flight",
+            sqs(q, "ApproximateNumberOfMessagesNotVisible"),
+            "Messages in flight",
+        ),
+        MetricQuery::metric(
+            "received",
+            sqs_stat(q, "NumberOfMessagesReceived", "Sum"),
+            "Messages received",
+        ),
+        MetricQuery::metric(
+            "empty_receives",
+            sqs_stat(q, "NumberOfEmptyReceives", "Sum"),
+            "Receive calls that found nothing",
+        ),
+        MetricQuery::expression(
+            "consumers",
+            "in_flight + received + empty_receives",
+            "Messages in flight and receive calls",
+            false,
+        ),
+    ]
+}
+
+/// Target tracking's metric: backlog per running task wherever a task is counted and SQS
+/// has published.
+///
+/// At an empty queue the backlog counts as a thousandth of the target (elsewhere it is
+/// exact), so the metric is far below the target but not 0. Two reasons. A datapoint every minute a task runs: when
+/// a series stops, CloudWatch "may repeatedly re-evaluate the last set of data points …
+/// and re-execute actions" (alarm evaluation, "How alarm state is evaluated when data is
+/// missing"), and target tracking's high alarm would keep scaling out on the burst that
+/// just drained. Never 0: `ceil(tasks × metric ÷ target)` stays ≥ 1, so target tracking
+/// never asks for 0 tasks — only the drain does, after `idle_minutes`.
+/// (`backlog >= 0` only checks that SQS's minute is published.)
+pub fn backlog_per_task_expression(target: f64) -> String {
+    format!(
+        "IF(tasks > 0 AND backlog >= 0, IF(backlog > 0, backlog, {}) / tasks)",
+        fmt_number(super::backlog::round_significant(target / 1000.0, 6))
+    )
+}
+
 /// Compiles the spec into the objects to create.
 pub fn compile(spec: &BacklogSpec) -> Compiled {
     let resource_id = service_resource_id(&spec.cluster, &spec.service);
@@ -307,7 +378,7 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
     tt_metrics.push(MetricQuery::metric("tasks", tasks(spec), "Running tasks"));
     tt_metrics.push(MetricQuery::expression(
         "backlog_per_task",
-        "IF(tasks > 0 AND backlog > 0, backlog / tasks)",
+        &backlog_per_task_expression(spec.target.value()),
         "Backlog per running task",
         true,
     ));
@@ -331,11 +402,12 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         "waiting",
         "Messages waiting",
     );
+    wake_metrics.extend(consumer_queries(spec));
     wake_metrics.push(MetricQuery::metric("tasks", tasks(spec), "Running tasks"));
     wake_metrics.push(MetricQuery::expression(
         "waiting_at_zero_tasks",
-        "IF(FILL(tasks, 0) == 0, waiting, 0)",
-        "Messages waiting while no task runs",
+        WAKE_EXPRESSION,
+        "Messages waiting while nothing consumes the queue",
         true,
     ));
     let wake_policy = Policy {
@@ -380,15 +452,22 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
     let mut alarms = vec![(Purpose::WakeFromZero, wake_alarm)];
 
     if !spec.disable_scale_in {
-        // Drain: nothing visible, in flight or delayed for idle_minutes → exactly 0.
-        let drain_metrics = message_queries(
-            spec,
-            true,
-            true,
+        // Drain: nothing visible, in flight, delayed or received for idle_minutes → exactly 0.
+        // The three gauges are one sample a minute: a trickle whose messages are processed
+        // between samples would look idle. `received`, the minute's count, does not.
+        let mut drain_metrics = message_queries(spec, true, true, "gauges", "");
+        drain_metrics.pop();
+        drain_metrics.push(MetricQuery::metric(
+            "received",
+            sqs_stat(&spec.queue_name, "NumberOfMessagesReceived", "Sum"),
+            "Messages received",
+        ));
+        drain_metrics.push(MetricQuery::expression(
             "messages",
-            "Messages visible, in flight or delayed",
-        );
-        let drain_metrics = mark_returned(drain_metrics, "messages");
+            "visible + in_flight + delayed + received",
+            "Messages visible, in flight, delayed or received",
+            true,
+        ));
         policies.push((
             Purpose::DrainToZero,
             Policy {
@@ -412,8 +491,8 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
             Alarm {
                 name: Purpose::DrainToZero.object_name(&spec.name),
                 description: format!(
-                    "queuescale: nothing visible, in flight or delayed on {} for {}: stop every \
-                     task of {}.",
+                    "queuescale: nothing visible, in flight, delayed or received on {} for {}: \
+                     stop every task of {}.",
                     spec.queue_name,
                     counted(f64::from(spec.idle_minutes), "minute", "minutes"),
                     spec.service
@@ -434,13 +513,6 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         policies,
         alarms,
     }
-}
-
-fn mark_returned(mut queries: Vec<MetricQuery>, id: &str) -> Vec<MetricQuery> {
-    for q in &mut queries {
-        q.return_data = q.id == id;
-    }
-    queries
 }
 
 /// A number for messages: integers without a fraction.
@@ -630,13 +702,13 @@ mod tests {
     }
 
     #[test]
-    fn target_tracking_divides_backlog_by_running_tasks_only_when_both_are_positive() {
+    fn target_tracking_divides_backlog_by_running_tasks_wherever_a_task_is_counted() {
         let c = compile(&spec());
         let m = &tt(&c).metrics;
         assert_eq!(expression(m, "backlog"), "visible + in_flight");
         assert_eq!(
             expression(m, "backlog_per_task"),
-            "IF(tasks > 0 AND backlog > 0, backlog / tasks)"
+            "IF(tasks > 0 AND backlog >= 0, IF(backlog > 0, backlog, 0.1) / tasks)"
         );
         let returned: Vec<&str> = m
             .iter()
@@ -652,6 +724,17 @@ mod tests {
             if let QuerySource::Metric(ms) = &q.source {
                 assert_eq!(ms.period, None, "target tracking metrics carry no period");
             }
+        }
+    }
+
+    #[test]
+    fn an_empty_queue_counts_as_a_thousandth_of_the_target() {
+        for (target, floor) in [(100.0, "0.1"), (0.5, "0.0005"), (3.0, "0.003")] {
+            let mut s = spec();
+            s.target = BacklogTarget::Explicit(target);
+            let e = backlog_per_task_expression(target);
+            assert!(e.contains(&format!("backlog, {floor})")), "{e}");
+            assert_eq!(expression(&tt(&compile(&s)).metrics, "backlog_per_task"), e);
         }
     }
 
@@ -677,14 +760,19 @@ mod tests {
     }
 
     #[test]
-    fn drain_always_counts_visible_in_flight_and_delayed() {
+    fn drain_always_counts_visible_in_flight_delayed_and_received() {
         let mut s = spec();
         s.include_in_flight = false;
         let c = compile(&s);
         let drain = alarm(&c, Purpose::DrainToZero);
         assert_eq!(
             expression(math(drain), "messages"),
-            "visible + in_flight + delayed"
+            "visible + in_flight + delayed + received"
+        );
+        assert!(
+            math(drain).iter().any(|q| q.id == "received"
+                && matches!(&q.source, QuerySource::Metric(m) if m.stat == "Sum")),
+            "the minute's receive count"
         );
         assert_eq!(drain.comparison, Comparison::LessOrEqual);
         assert_eq!(drain.threshold, 0.0);
@@ -749,8 +837,50 @@ mod tests {
         assert_eq!(a.missing_data, MissingData::NotBreaching);
         assert_eq!(
             expression(math(a), "waiting_at_zero_tasks"),
-            "IF(FILL(tasks, 0) == 0, waiting, 0)",
-            "the alarm only sees messages while no task runs"
+            "IF(FILL(tasks, 0) == 0 AND consumers == 0, waiting, 0)",
+            "the alarm only sees messages while nothing consumes the queue"
+        );
+    }
+
+    /// What shows SQS that a consumer runs, with the backlog's own timing: messages in
+    /// flight (Maximum, a gauge) and receive calls (Sum, counts of the minute).
+    #[test]
+    fn wake_asks_sqs_for_consumers_in_flight_and_receiving() {
+        let c = compile(&spec());
+        let q = math(alarm(&c, Purpose::WakeFromZero));
+        assert_eq!(
+            expression(q, "consumers"),
+            "in_flight + received + empty_receives"
+        );
+        let stats: Vec<(&str, &str, &str)> = q
+            .iter()
+            .filter_map(|x| match &x.source {
+                QuerySource::Metric(ms) => {
+                    Some((x.id.as_str(), ms.metric.name.as_str(), ms.stat.as_str()))
+                }
+                QuerySource::Expression(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            stats,
+            [
+                ("visible", "ApproximateNumberOfMessagesVisible", "Maximum"),
+                (
+                    "in_flight",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "Maximum"
+                ),
+                ("received", "NumberOfMessagesReceived", "Sum"),
+                ("empty_receives", "NumberOfEmptyReceives", "Sum"),
+                ("tasks", "CPUUtilization", "SampleCount"),
+            ]
+        );
+        assert!(
+            q.iter()
+                .filter(|x| matches!(x.source, QuerySource::Metric(_)))
+                .count()
+                <= 10,
+            "an alarm reads at most 10 metrics"
         );
     }
 
@@ -846,30 +976,97 @@ mod tests {
         assert_eq!(ms.metric.dimensions["QueueName"], "jobs.fifo");
     }
 
-    /// The three regimes never ask for capacity at the same time: evaluate each trigger
-    /// condition as CloudWatch would on one minute's values.
+    /// One minute's value of every query in `queries`, evaluated with the simulator's
+    /// metric math on the given metric values (`None`: no datapoint).
+    fn minute(queries: &[MetricQuery], metrics: &[(&str, Option<f64>)]) -> Option<f64> {
+        use crate::sim::math::{Context, Value, eval, parse};
+        struct One(BTreeMap<String, Value>);
+        impl Context for One {
+            fn slots(&self) -> usize {
+                1
+            }
+            fn lookup(&self, id: &str) -> Option<Value> {
+                self.0.get(id).cloned()
+            }
+            fn metric_ids(&self) -> Vec<String> {
+                Vec::new()
+            }
+        }
+        let mut ctx = One(BTreeMap::new());
+        let mut result = None;
+        for q in queries {
+            let v = match &q.source {
+                QuerySource::Metric(_) => {
+                    let x = metrics.iter().find(|(id, _)| *id == q.id).expect("value");
+                    Value::Series(vec![x.1])
+                }
+                QuerySource::Expression(e) => {
+                    eval(&parse(e).expect("parses"), &ctx).expect("evaluates")
+                }
+            };
+            if q.return_data {
+                result = Some(v.clone());
+            }
+            ctx.0.insert(q.id.clone(), v);
+        }
+        match result.expect("a returned query") {
+            Value::Series(s) => s[0],
+            Value::Scalar(x) => Some(x),
+            other => panic!("not a series: {other:?}"),
+        }
+    }
+
+    /// The three regimes, evaluated as CloudWatch would on one minute's values of the
+    /// compiled expressions — including minutes with no task datapoint while tasks run (a
+    /// late or absent ECS metric): the wake fires only when nothing consumes the queue,
+    /// target tracking never has a datapoint that asks for 0 tasks, and the drain never
+    /// counts a minute with a message in flight.
     #[test]
     fn the_three_regimes_never_overlap() {
         let s = spec();
-        for tasks in [0.0, 1.0, 7.0] {
-            for (visible, in_flight) in [(0.0, 0.0), (0.0, 2.0), (1.0, 0.0), (500.0, 30.0)] {
-                let backlog = visible + in_flight;
-                let tracking = tasks > 0.0 && backlog > 0.0;
-                let wake = tasks == 0.0 && visible >= s.wake_threshold;
-                let drain_minute = visible + in_flight == 0.0;
-                let active = [tracking, wake, drain_minute]
-                    .iter()
-                    .filter(|b| **b)
-                    .count();
-                assert!(
-                    active <= 1,
-                    "tasks={tasks} visible={visible} in_flight={in_flight}"
-                );
-                if in_flight > 0.0 {
-                    assert!(
-                        !drain_minute,
-                        "never drain while a message is being processed"
-                    );
+        let c = compile(&s);
+        let tt_queries = &tt(&c).metrics;
+        let wake = alarm(&c, Purpose::WakeFromZero);
+        let drain = alarm(&c, Purpose::DrainToZero);
+        let counts = [None, Some(0.0), Some(1.0), Some(7.0)];
+        for tasks in [None, Some(1.0), Some(7.0)] {
+            for visible in counts {
+                for in_flight in counts {
+                    // SQS publishes all of a queue's metrics for a minute, or none.
+                    if visible.is_none() != in_flight.is_none() {
+                        continue;
+                    }
+                    for receives in [Some(0.0), Some(3.0)] {
+                        let receives = visible.and(receives);
+                        let m = [
+                            ("visible", visible),
+                            ("in_flight", in_flight),
+                            ("delayed", visible.map(|_| 0.0)),
+                            ("received", receives),
+                            ("empty_receives", receives),
+                            ("tasks", tasks),
+                        ];
+                        let at = format!("{m:?}");
+                        let woken = minute(math(wake), &m).is_some_and(|v| v >= wake.threshold);
+                        let drained = minute(math(drain), &m).is_some_and(|v| v <= 0.0);
+                        let per_task = minute(tt_queries, &m);
+                        let consumer = in_flight.unwrap_or(0.0) > 0.0
+                            || receives.unwrap_or(0.0) > 0.0
+                            || tasks.is_some();
+                        if woken {
+                            assert!(!consumer, "wake with a consumer: {at}");
+                            assert!(per_task.is_none() && !drained, "{at}");
+                        }
+                        if let Some(v) = per_task {
+                            assert!(tasks.is_some() && v > 0.0, "{at}: {v}");
+                            let wanted = tasks.unwrap_or(0.0) * v / s.target.value();
+                            assert!(wanted.ceil() >= 1.0, "{at}");
+                        }
+                        if drained {
+                            assert!(in_flight == Some(0.0) && visible == Some(0.0), "{at}");
+                            assert_eq!(receives, Some(0.0), "{at}");
+                        }
+                    }
                 }
             }
         }

@@ -26,9 +26,13 @@ pub(super) enum Source {
     Cpu = 3,
     /// `ECS/ContainerInsights RunningTaskCount`.
     RunningTaskCount = 4,
+    /// `AWS/SQS NumberOfMessagesReceived`.
+    Received = 5,
+    /// `AWS/SQS NumberOfEmptyReceives`.
+    EmptyReceives = 6,
 }
 
-const SOURCES: usize = 5;
+const SOURCES: usize = 7;
 
 /// The names the simulated metrics are published under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +66,8 @@ impl Names {
                 Some(Source::NotVisible)
             }
             ("AWS/SQS", "ApproximateNumberOfMessagesDelayed") if queue => Some(Source::Delayed),
+            ("AWS/SQS", "NumberOfMessagesReceived") if queue => Some(Source::Received),
+            ("AWS/SQS", "NumberOfEmptyReceives") if queue => Some(Source::EmptyReceives),
             ("AWS/ECS", "CPUUtilization") if service => Some(Source::Cpu),
             ("ECS/ContainerInsights", "RunningTaskCount") if service => {
                 Some(Source::RunningTaskCount)

@@ -19,6 +19,11 @@ use crate::scaling::model::{
     Alarm, Comparison, MissingData, Policy, PolicyKind, StepPolicy, Target,
 };
 
+/// Seconds a worker's `ReceiveMessage` long poll waits on an empty queue before it returns
+/// empty. **Assumption**: workers poll with `WaitTimeSeconds = 20`, SQS's maximum and what
+/// `examples/worker/` uses; an idle running task makes one empty receive per 20 seconds.
+const LONG_POLL_SECONDS: f64 = 20.0;
+
 /// The compiled objects a simulation executes: what the resources send to AWS.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Objects {
@@ -378,6 +383,7 @@ struct Sim<'a> {
     busy_seconds: f64,
     minute_arrived: u32,
     minute_processed: u32,
+    minute_received: u32,
     // Totals.
     arrived: u64,
     processed: u64,
@@ -563,6 +569,7 @@ impl Sim<'_> {
                     break;
                 }
                 self.visible.pop_front();
+                self.minute_received += 1;
                 let done = start + self.sc.ecs.processing.sample(&mut self.rng);
                 self.tasks[i].holding = Some(Held { msg, start, done });
             }
@@ -615,7 +622,9 @@ impl Sim<'_> {
     /// The datapoints of minute `k`, sampled at its last second.
     ///
     /// SQS publishes its `ApproximateNumberOf…` gauges once a minute for an active queue
-    /// (one sample: Maximum = Minimum = Average). A queue reactivated at `r` publishes
+    /// (one sample: Maximum = Minimum = Average), and the minute's `NumberOfMessagesReceived`
+    /// and `NumberOfEmptyReceives` counts ("all metrics emit non-negative values only when
+    /// the queue is active", SQS developer guide). A queue reactivated at `r` publishes
     /// nothing readable before `r + reactivation_delay`. ECS publishes CPUUtilization with
     /// one sample per running task and minute (SampleCount = running tasks, the console
     /// recipe for a task count) and nothing at 0 tasks; Container Insights publishes
@@ -642,6 +651,17 @@ impl Sim<'_> {
                 Source::Delayed,
                 k_us,
                 Datapoint::gauge(self.delayed.len() as f64, at),
+            );
+            self.store.put(
+                Source::Received,
+                k_us,
+                Datapoint::gauge(f64::from(self.minute_received), at),
+            );
+            let idle = (self.running_seconds - self.busy_seconds).max(0.0);
+            self.store.put(
+                Source::EmptyReceives,
+                k_us,
+                Datapoint::gauge((idle / LONG_POLL_SECONDS).floor(), at),
             );
         }
         let running = self.running();
@@ -693,6 +713,7 @@ impl Sim<'_> {
         self.busy_seconds = 0.0;
         self.minute_arrived = 0;
         self.minute_processed = 0;
+        self.minute_received = 0;
     }
 
     /// CloudWatch evaluates every alarm at `now`; AAS runs the actions of those in ALARM
@@ -860,6 +881,7 @@ pub fn run(objects: &Objects, scenario: &Scenario) -> Result<Report, SimError> {
         busy_seconds: 0.0,
         minute_arrived: 0,
         minute_processed: 0,
+        minute_received: 0,
         arrived: 0,
         processed: 0,
         task_seconds: 0,

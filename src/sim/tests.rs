@@ -1,11 +1,11 @@
-//! Scenarios on the objects `scaling::backlog_policy::compile` makes today: properties
-//! every run must keep, the source document's numbers, and the holes the hardening issue
-//! lists, shown as they are (the `…_today` tests assert the current, wrong behaviour;
-//! the hardening work flips them).
+//! Scenarios on the objects `scaling::backlog_policy::compile` makes: properties every
+//! run must keep, the source document's numbers, and one regression scenario per hole the
+//! hardening issue found — each also run on the previous design's objects where that shows
+//! the scenario catches the hole.
 
 use proptest::prelude::*;
 
-use super::trace::Trace;
+use super::trace::{self, Trace};
 use super::*;
 use crate::scaling::backlog_policy::{BacklogSpec, BacklogTarget, TaskCountSource, compile};
 
@@ -174,6 +174,39 @@ fn the_same_seed_gives_the_same_run() {
     assert_ne!(simulate(&s, &sc).timeline, a.timeline);
 }
 
+/// The objects with the expression of query `id` in `owner` (an alarm or a target-tracking
+/// policy) replaced: how the previous design's objects behave on the same scenario, so a
+/// regression scenario is shown to catch the hole it guards against.
+fn with_expression(mut o: Objects, owner: &str, id: &str, text: &str) -> Objects {
+    use crate::scaling::model::{AlarmMetric, PolicyKind, QuerySource};
+    let queries = o
+        .alarms
+        .iter_mut()
+        .filter(|a| a.name == owner)
+        .find_map(|a| match &mut a.metric {
+            AlarmMetric::Math(q) => Some(q),
+            AlarmMetric::Single(_) => None,
+        })
+        .or_else(|| {
+            o.policies
+                .iter_mut()
+                .filter(|p| p.name == owner)
+                .find_map(|p| match &mut p.kind {
+                    PolicyKind::TargetTracking(t) => Some(&mut t.metrics),
+                    PolicyKind::Step(_) => None,
+                })
+        })
+        .expect("owner");
+    let q = queries.iter_mut().find(|q| q.id == id).expect("query");
+    q.source = QuerySource::Expression(text.into());
+    o
+}
+
+/// The wake condition before the hardening: `FILL(tasks, 0)` alone.
+const PREVIOUS_WAKE: &str = "IF(FILL(tasks, 0) == 0, waiting, 0)";
+/// Target tracking's metric before the hardening: no datapoint at an empty queue.
+const PREVIOUS_BACKLOG_PER_TASK: &str = "IF(tasks > 0 AND backlog > 0, backlog / tasks)";
+
 /// A busy service: 15 tasks, more work than they finish, so messages are always visible.
 fn busy_service(s: &BacklogSpec, cpu_delay: Option<u32>) -> Scenario {
     let pairs: Vec<(u32, u32)> = (0..1800).map(|t| (t, 20)).collect();
@@ -184,58 +217,175 @@ fn busy_service(s: &BacklogSpec, cpu_delay: Option<u32>) -> Scenario {
     sc
 }
 
-fn wake_cuts(r: &Report) -> Vec<&ScalingEvent> {
+fn wake_events(r: &Report) -> Vec<&ScalingEvent> {
     r.events
         .iter()
-        .filter(|e| e.policy == "worker-wake-from-zero" && e.to < e.from)
+        .filter(|e| e.policy == "worker-wake-from-zero")
         .collect()
 }
 
-/// Control: with ECS metrics as timely as SQS's, the wake path leaves a busy service
-/// alone.
+fn wake_cuts(r: &Report) -> Vec<&ScalingEvent> {
+    wake_events(r)
+        .into_iter()
+        .filter(|e| e.to < e.from)
+        .collect()
+}
+
+/// ECS metric lags of 0 to 3 minutes behind SQS's, by half minutes.
+const ECS_LAGS: [u32; 7] = [0, 30, 60, 90, 120, 150, 180];
+
+/// Hardening issue, hole 1: `FILL(tasks, 0)` fills the newest minute, which a lagging ECS
+/// metric has not reached, with 0 tasks. The wake condition also asks SQS, with the
+/// backlog's own timing, whether anything consumes the queue (messages in flight, receive
+/// calls): a busy service never looks idle, so the wake path never acts on it. Under the
+/// previous condition any lag that put ECS's datapoint after the alarm's evaluation (SQS
+/// publishes 20 s after the minute, alarms evaluate at 30 s) set 15 busy tasks to 1.
 #[test]
-fn wake_leaves_a_busy_service_alone_when_ecs_metrics_are_on_time() {
+fn wake_never_touches_a_busy_service_whatever_the_ecs_metric_lag() {
     let s = spec();
-    let r = simulate(&s, &busy_service(&s, Some(20)));
-    assert!(wake_cuts(&r).is_empty(), "{:?}", r.events);
-    assert!(
-        r.timeline.iter().skip(2).all(|m| m.desired >= 15),
+    for lag in ECS_LAGS {
+        for protect in [false, true] {
+            let mut sc = busy_service(&s, Some(20 + lag));
+            sc.ecs.protect_while_busy = protect;
+            let r = simulate(&s, &sc);
+            assert!(wake_events(&r).is_empty(), "lag {lag} s: {:?}", r.events);
+            assert!(
+                r.timeline.iter().all(|m| m.desired >= 14),
+                "lag {lag} s: {:?}",
+                r.events
+            );
+        }
+        let previous = with_expression(
+            objects(&s),
+            "worker-wake-from-zero",
+            "waiting_at_zero_tasks",
+            PREVIOUS_WAKE,
+        );
+        let r = run(&previous, &busy_service(&s, Some(20 + lag))).expect("runs");
+        let cut = wake_cuts(&r).iter().any(|e| e.from >= 15 && e.to == 1);
+        assert_eq!(cut, lag > 0, "previous design, lag {lag} s: {:?}", r.events);
+    }
+}
+
+/// Hardening issue, hole 1, without a CPU metric (EC2 with `ECS_DISABLE_METRICS`): the
+/// task count is missing in every minute, but the running workers show in SQS's metrics,
+/// so the wake path leaves 15 busy tasks alone (the previous condition pinned them at
+/// `wake_tasks`).
+#[test]
+fn wake_never_touches_a_running_service_that_publishes_no_cpu_metric() {
+    let s = spec();
+    let r = simulate(&s, &busy_service(&s, None));
+    assert!(wake_events(&r).is_empty(), "{:?}", r.events);
+    assert!(r.timeline.iter().all(|m| m.desired == 15), "{:?}", r.events);
+    let previous = with_expression(
+        objects(&s),
+        "worker-wake-from-zero",
+        "waiting_at_zero_tasks",
+        PREVIOUS_WAKE,
+    );
+    let r = run(&previous, &busy_service(&s, None)).expect("runs");
+    assert_eq!(
+        wake_cuts(&r).first().map(|e| (e.from, e.to)),
+        Some((15, 1)),
         "{:?}",
         r.events
     );
 }
 
-/// Hardening issue, hole 1: `FILL(tasks, 0)` fills the newest minute, which the ECS
-/// metric has not reached when it lags SQS's, with 0 tasks; the wake alarm fires and
-/// `ExactCapacity = wake_tasks` cuts 15 busy tasks to 1. Asserts today's behaviour; the
-/// hardening work flips it.
+/// From 0 tasks without a CPU metric the wake starts `wake_tasks` once and then leaves
+/// the service alone; target tracking has no task count, so the service stays there — the
+/// remedy is `task_count_source = "container_insights"`, with which it scales out.
 #[test]
-fn wake_cuts_a_busy_service_when_ecs_metrics_lag_sqs_today() {
-    let s = spec();
-    for lag_minutes in 1..=3 {
-        let r = simulate(&s, &busy_service(&s, Some(20 + 60 * lag_minutes)));
-        let cuts = wake_cuts(&r);
-        assert!(!cuts.is_empty(), "lag {lag_minutes} min: {:?}", r.events);
-        assert!(
-            cuts.iter().any(|e| e.from >= 15 && e.to == 1),
-            "lag {lag_minutes} min: {cuts:?}"
-        );
-    }
-}
-
-/// Hardening issue, hole 1, without a CPU metric (EC2 with `ECS_DISABLE_METRICS`): the
-/// wake alarm sees 0 tasks forever and target tracking never has data, so the service is
-/// pinned at `wake_tasks` whatever the backlog. Asserts today's behaviour.
-#[test]
-fn wake_pins_a_service_without_cpu_metrics_at_wake_tasks_today() {
+fn without_a_task_count_the_wake_starts_one_task_once_and_container_insights_scales_out() {
     let s = spec();
     let mut sc = busy_service(&s, None);
     sc.initial_tasks = Some(0);
+    sc.ecs.container_insights_delay = None;
     let r = simulate(&s, &sc);
-    let max_desired = r.timeline.iter().map(|m| m.desired).max();
-    let max_visible = r.timeline.iter().map(|m| m.visible).max().unwrap_or(0);
-    assert_eq!(max_desired, Some(1), "{:?}", r.events);
-    assert!(max_visible > 10_000, "{max_visible}");
+    assert_eq!(wake_events(&r).len(), 1, "{:?}", r.events);
+    assert_eq!(r.timeline.iter().map(|m| m.desired).max(), Some(1));
+    let mut ci = spec();
+    ci.task_count = TaskCountSource::ContainerInsights;
+    sc.ecs.container_insights_delay = Some(20);
+    let r = simulate(&ci, &sc);
+    assert_eq!(wake_events(&r).len(), 1, "{:?}", r.events);
+    assert_eq!(r.summary.peak_tasks, 50, "{:?}", r.events);
+}
+
+/// The consumer condition costs the wake nothing: from the first message at 0 tasks to a
+/// running task stays within three minutes (task start 60 s) for every ECS metric lag,
+/// also right after a drain, when the last task's datapoints are still arriving.
+#[test]
+fn a_message_at_zero_tasks_has_a_running_task_within_three_minutes_whatever_the_lag() {
+    let s = spec();
+    // Ten messages an hour apart, then ten just after each drain (15 idle minutes).
+    let mut pairs: Vec<(u32, u32)> = (0..10).map(|i| (600 + i * 3600 + i * 7, 1)).collect();
+    pairs.extend((0..10).map(|i| (600 + i * 3600 + 20 * 60 + i * 11, 1)));
+    for lag in ECS_LAGS {
+        let mut sc = scenario(&s, pairs.clone(), 11 * 3600);
+        sc.ecs.start_latency = (60, 60);
+        sc.ecs.cpu_metric_delay = Some(20 + lag);
+        let r = simulate(&s, &sc);
+        assert_conserved(&r);
+        assert_eq!(r.summary.wakes, 20, "lag {lag} s");
+        let max = r.summary.wake_latency_max_seconds.expect("wakes");
+        assert!(max <= 180, "lag {lag} s: {max} s");
+        assert!(wake_cuts(&r).is_empty(), "lag {lag} s: {:?}", r.events);
+    }
+}
+
+/// The finding on `burst`: when the backlog drains, the previous target-tracking metric
+/// stopped (no datapoint at an empty queue) and its high alarm, re-evaluating the last
+/// breaching datapoints as CloudWatch documents, kept scaling out — to 50 tasks for an
+/// empty queue. The metric now has a datapoint every minute a task runs: a scale-out
+/// happens only while messages are there.
+#[test]
+fn a_drained_burst_adds_no_task_to_an_empty_queue() {
+    let s = spec();
+    let trace = trace::reference("burst").expect("burst");
+    let mut sc = Scenario::new(names(&s), trace);
+    sc.ecs.processing = Processing::Exponential(0.1);
+    let r = simulate(&s, &sc);
+    assert_conserved(&r);
+    for e in r.events.iter().filter(|e| e.to > e.from) {
+        let newest = &r.timeline[(e.second / 60 - 1) as usize];
+        assert!(newest.visible + newest.in_flight > 0, "{e:?}: {newest:?}");
+    }
+    assert!(r.summary.peak_tasks <= 2, "{:?}", r.events);
+    assert!(r.summary.task_minutes < 30.0, "{:?}", r.summary);
+    let previous = with_expression(
+        objects(&s),
+        "worker-backlog-per-task",
+        "backlog_per_task",
+        PREVIOUS_BACKLOG_PER_TASK,
+    );
+    let old = run(&previous, &sc).expect("runs");
+    assert_eq!(old.summary.peak_tasks, 50, "{:?}", old.events);
+    assert!(old.summary.task_minutes > 10.0 * r.summary.task_minutes);
+}
+
+/// The drain's gauges are one sample a minute: on `trickle` (a message every 30 s,
+/// processed in 0.1 s) almost every sample is 0, and the previous drain (visible + in
+/// flight + delayed) stopped the service some 80 times a day, each next message waiting
+/// for a wake. The minute's receive count keeps a trickle from looking idle.
+#[test]
+fn a_trickle_processed_between_samples_is_not_drained() {
+    let s = spec();
+    let mut sc = Scenario::new(names(&s), trace::reference("trickle").expect("trickle"));
+    sc.ecs.processing = Processing::Exponential(0.1);
+    let r = simulate(&s, &sc);
+    assert_conserved(&r);
+    assert_eq!(r.summary.wakes, 1, "{:?}", r.summary);
+    assert!(r.summary.wait_p95_seconds < 1.0, "{:?}", r.summary);
+    let previous = with_expression(
+        objects(&s),
+        "worker-drain-to-zero",
+        "messages",
+        "visible + in_flight + delayed",
+    );
+    let old = run(&previous, &sc).expect("runs");
+    assert!(old.summary.wakes > 50, "{:?}", old.summary);
+    assert!(old.summary.wait_p95_seconds > 60.0, "{:?}", old.summary);
 }
 
 /// An idle service with one task; a long message arrives in the minute CloudWatch has
@@ -252,11 +402,11 @@ fn drain_race(s: &BacklogSpec, protect: bool) -> Report {
 }
 
 /// Hardening issue, hole 2: the drain alarm decides on the 15 newest published minutes,
-/// all empty, while the message received at 15:05 is in flight; `ExactCapacity = 0`
-/// stops the busy task and the message comes back after the visibility timeout. Asserts
-/// today's behaviour without task protection.
+/// all empty, while the message received at 15:05 is in flight. No alarm can see the
+/// minute in progress, so without task protection `ExactCapacity = 0` stops the busy task
+/// and the message comes back after the visibility timeout: one busy task stopped.
 #[test]
-fn drain_stops_a_busy_task_on_the_unpublished_minute_today() {
+fn drain_on_the_unpublished_minute_stops_a_busy_task_without_protection() {
     let r = drain_race(&spec(), false);
     let drain = r
         .events
@@ -268,8 +418,9 @@ fn drain_stops_a_busy_task_on_the_unpublished_minute_today() {
     assert_eq!(r.summary.messages_redelivered, 1);
 }
 
-/// The same race with the busy-worker pattern (task scale-in protection while a message
-/// is held): ECS keeps the task until it has finished, then stops it.
+/// The same race with the shipped worker pattern (`examples/worker/`: task scale-in
+/// protection while a message is held): ECS keeps the task until it has finished, then
+/// stops it. No busy task stopped.
 #[test]
 fn drain_with_task_protection_stops_no_busy_task() {
     let r = drain_race(&spec(), true);
@@ -282,11 +433,41 @@ fn drain_with_task_protection_stops_no_busy_task() {
     );
 }
 
+/// Busy tasks stopped on every reference trace, with and without task protection (mean
+/// processing 1 s, and 30 s for long messages): none with protection; without it,
+/// target tracking's scale-in and the drain pick tasks that hold a message.
+#[test]
+fn with_task_protection_no_reference_trace_stops_a_busy_task() {
+    let s = spec();
+    let mut unprotected = 0;
+    for name in ["burst", "diurnal", "sparse", "spiky", "trickle"] {
+        for mean in [1.0, 30.0] {
+            for protect in [false, true] {
+                let trace = trace::reference(name).expect("reference trace");
+                let mut sc = Scenario::new(names(&s), trace);
+                sc.ecs.processing = Processing::Exponential(mean);
+                sc.ecs.protect_while_busy = protect;
+                let r = simulate(&s, &sc);
+                assert_conserved(&r);
+                if protect {
+                    assert_eq!(r.summary.busy_tasks_stopped, 0, "{name}, {mean} s");
+                } else {
+                    unprotected += r.summary.busy_tasks_stopped;
+                }
+            }
+        }
+    }
+    assert!(
+        unprotected > 0,
+        "without protection, scale-in hits busy tasks"
+    );
+}
+
 /// Hardening issue, hole 3: after six idle hours SQS stops publishing; the first message's
 /// datapoints are 15 minutes late and nothing polls at 0 tasks, so the wake takes more
 /// than 15 minutes. A keep-alive call every few hours keeps it at about two.
 #[test]
-fn wake_after_a_long_idle_waits_for_late_sqs_metrics_today() {
+fn wake_after_six_idle_hours_waits_for_late_sqs_metrics_unless_the_queue_is_kept_active() {
     let s = spec();
     let mut sc = scenario(&s, vec![(7 * 3600, 1)], 8 * 3600);
     sc.ecs.start_latency = (60, 60);

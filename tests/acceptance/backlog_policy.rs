@@ -163,8 +163,8 @@ fn basic(tf: &TerraformBin) {
     ws.init();
     let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
     for shown in [
-        "IF(tasks > 0 AND backlog > 0, backlog / tasks)",
-        "IF(FILL(tasks, 0) == 0, waiting, 0)",
+        "IF(tasks > 0 AND backlog >= 0, IF(backlog > 0, backlog, 0.1) / tasks)",
+        "IF(FILL(tasks, 0) == 0 AND consumers == 0, waiting, 0)",
         "-wake-from-zero",
         "-drain-to-zero",
         "target_value",

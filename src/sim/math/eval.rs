@@ -588,29 +588,39 @@ mod tests {
         assert_eq!(series(&c, "FILL(empty, MIN(empty))"), ts("-, -, -"));
     }
 
+    /// `FILL(tasks, 0)` alone sees zero tasks in a slot a late task metric has not reached
+    /// (the hole the wake condition closes); with the consumer witness from SQS it does not.
     #[test]
-    fn the_wake_expression_sees_zero_tasks_in_a_slot_the_task_metric_has_not_reached() {
+    fn the_wake_expression_needs_no_consumer_as_well_as_no_task() {
+        use crate::scaling::backlog_policy::WAKE_EXPRESSION;
         // tasks published for the first two minutes only; SQS for all three.
-        let c = ctx(&[("tasks", "2, 2, -"), ("waiting", "40, 30, 20")]);
+        let c = ctx(&[
+            ("tasks", "2, 2, -"),
+            ("waiting", "40, 30, 20"),
+            ("consumers", "2, 2, 2"),
+        ]);
         assert_eq!(
             series(&c, "IF(FILL(tasks, 0) == 0, waiting, 0)"),
             ts("0, 0, 20")
         );
-        // No task metric at all: every slot looks like zero tasks.
-        let c = ctx(&[("tasks", "-, -, -"), ("waiting", "40, -, 20")]);
-        assert_eq!(
-            series(&c, "IF(FILL(tasks, 0) == 0, waiting, 0)"),
-            ts("40, 0, 20")
-        );
+        assert_eq!(series(&c, WAKE_EXPRESSION), ts("0, 0, 0"));
+        // No task metric at all: every slot looks like zero tasks; only the consumers tell.
+        let c = ctx(&[
+            ("tasks", "-, -, -"),
+            ("waiting", "40, -, 20"),
+            ("consumers", "3, -, 0"),
+        ]);
+        assert_eq!(series(&c, WAKE_EXPRESSION), ts("0, 0, 20"));
     }
 
     #[test]
-    fn the_backlog_expression_has_no_datapoint_outside_its_regime() {
-        let c = ctx(&[("tasks", "10, -, 0, 4"), ("backlog", "1500, 30, 30, 0")]);
-        assert_eq!(
-            series(&c, "IF(tasks > 0 AND backlog > 0, backlog / tasks)"),
-            ts("150, -, -, -")
-        );
+    fn the_backlog_expression_has_a_datapoint_wherever_a_task_is_counted() {
+        let e = crate::scaling::backlog_policy::backlog_per_task_expression(100.0);
+        let c = ctx(&[
+            ("tasks", "10, -, 0, 4, 2"),
+            ("backlog", "1500, 30, 30, 0, -"),
+        ]);
+        assert_eq!(series(&c, &e), ts("150, -, -, 0.025, -"));
     }
 
     #[test]
