@@ -84,6 +84,10 @@ pub struct SimulateArgs {
     /// Include the per-minute timeline in the JSON report.
     #[arg(long)]
     pub timeline: bool,
+    /// Draw tasks, visible and in-flight messages and the oldest message's wait over time
+    /// into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
 }
 
 /// Processing-time distributions.
@@ -665,6 +669,11 @@ pub fn run(args: &SimulateArgs) -> Result<String, String> {
     let trace = repeated(load_trace(&args.trace)?, args.repeat);
     let sc = args.workload().scenario(&planned, trace)?;
     let report = sim::run(&planned.objects, &sc).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.chart {
+        let title = format!("{} on {}", planned.names.service, args.trace);
+        let svg = sim::chart::svg(&report.timeline, &title)?;
+        std::fs::write(path, svg).map_err(|e| format!("chart {}: {e}", path.display()))?;
+    }
     if args.json {
         let out = JsonReport {
             summary: &report.summary,
@@ -787,6 +796,7 @@ mod tests {
             queue_name: None,
             json: false,
             timeline: false,
+            chart: None,
         };
         let table = run(&args).expect("runs");
         assert!(table.contains("messages processed     1500"), "{table}");
@@ -796,6 +806,95 @@ mod tests {
         assert!(j.get("timeline").is_none());
         args.trace = "no-such-trace".into();
         assert!(run(&args).expect_err("missing").contains("reference trace"));
+    }
+
+    /// Checks that `text` is well-formed XML with one root element, `svg`: every tag
+    /// closed in order, attributes and text tokenized without error. Returns the text
+    /// nodes, trimmed.
+    fn assert_well_formed_svg(text: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        let mut open: Vec<String> = Vec::new();
+        let mut roots = Vec::new();
+        let mut pending: Option<String> = None;
+        for token in xmlparser::Tokenizer::from(text) {
+            match token.expect("well-formed XML") {
+                xmlparser::Token::ElementStart { local, .. } => {
+                    if open.is_empty() {
+                        roots.push(local.as_str().to_owned());
+                    }
+                    pending = Some(local.as_str().to_owned());
+                }
+                xmlparser::Token::ElementEnd { end, .. } => match end {
+                    xmlparser::ElementEnd::Open => {
+                        open.push(pending.take().expect("an element was started"));
+                    }
+                    xmlparser::ElementEnd::Empty => {
+                        pending.take().expect("an element was started");
+                    }
+                    xmlparser::ElementEnd::Close(_, name) => {
+                        assert_eq!(
+                            open.pop().as_deref(),
+                            Some(name.as_str()),
+                            "closed in order"
+                        );
+                    }
+                },
+                xmlparser::Token::Text { text } if !text.trim().is_empty() => {
+                    texts.push(text.trim().to_owned());
+                }
+                _ => {}
+            }
+        }
+        assert!(open.is_empty(), "unclosed: {open:?}");
+        assert_eq!(roots, ["svg"], "one root element");
+        texts
+    }
+
+    #[test]
+    fn the_chart_is_written_as_well_formed_svg() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("burst.svg");
+        let args = SimulateArgs {
+            policy: BACKLOG.into(),
+            trace: "burst".into(),
+            repeat: 1,
+            duration: None,
+            seed: 2,
+            processing_seconds: None,
+            processing: Distribution::Exponential,
+            start_latency: (30, 90),
+            initial_tasks: None,
+            sqs_metric_delay: 20,
+            ecs_metric_lag: 0,
+            no_cpu_metric: false,
+            protect: false,
+            visibility_timeout: 30,
+            keep_queue_active_every: None,
+            capacity: None,
+            queue_name: None,
+            json: true,
+            timeline: false,
+            chart: Some(path.clone()),
+        };
+        let out = run(&args).expect("runs");
+        serde_json::from_str::<serde_json::Value>(&out).expect("stdout stays JSON");
+        let svg = std::fs::read_to_string(&path).expect("the chart is written");
+        let texts = assert_well_formed_svg(&svg);
+        for t in [
+            "worker on burst",
+            "Tasks",
+            "Messages",
+            "visible",
+            "in flight",
+        ] {
+            assert!(texts.iter().any(|x| x == t), "{t} in {texts:?}");
+        }
+        // The burst's 1500 messages reach the messages panel's axis; 50 tasks the tasks'.
+        assert!(texts.iter().any(|x| x == "1400"), "{texts:?}");
+        assert!(texts.iter().any(|x| x == "50"), "{texts:?}");
+        let mut bad = args;
+        bad.chart = Some(dir.path().join("no-such-dir").join("x.svg"));
+        assert!(run(&bad).expect_err("unwritable").starts_with("chart "));
     }
 
     #[test]

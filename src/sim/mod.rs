@@ -8,6 +8,7 @@
 //! them all.
 
 mod autoscaling;
+pub mod chart;
 mod cloudwatch;
 mod engine;
 pub mod math;
