@@ -602,13 +602,30 @@ impl Workload {
     /// # Errors
     /// A mean processing time that is not above 0, or a start latency range upside down.
     pub fn scenario(&self, planned: &Planned, trace: Trace) -> Result<Scenario, String> {
-        let mut sc = Scenario::new(planned.names.clone(), trace);
+        self.scenario_for(planned.names.clone(), planned.average_processing, trace)
+    }
+
+    /// The scenario of `trace` under this workload, for a service published under `names`
+    /// whose policy gives `average_processing` seconds per message, if anything.
+    ///
+    /// # Errors
+    /// As [`Workload::scenario`].
+    pub fn scenario_for(
+        &self,
+        names: Names,
+        average_processing: Option<f64>,
+        trace: Trace,
+    ) -> Result<Scenario, String> {
+        let mut sc = Scenario::new(names, trace);
         if let Some(d) = self.duration {
             sc.duration = d;
         }
         sc.seed = self.seed;
         sc.initial_tasks = self.initial_tasks;
-        let mean = self.mean_processing(planned);
+        let mean = self
+            .processing_seconds
+            .or(average_processing)
+            .unwrap_or(1.0);
         if !(mean.is_finite() && mean > 0.0) {
             return Err(format!("the processing time must be above 0, not {mean}"));
         }

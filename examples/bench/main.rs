@@ -1,4 +1,5 @@
-//! `make bench`: measures the release build of the provider and writes BENCHMARKS.md.
+//! `make bench`: measures the release build of the provider and writes BENCHMARKS.md (and
+//! the comparison table of `docs/guides/how-it-scales.md`).
 //!
 //! Each benchmark is a function returning a [`report::Section`]; [`BENCHMARKS`] lists them
 //! in the order they run and appear. To add one, write a module with a
@@ -15,6 +16,7 @@ mod plugin;
 mod report;
 mod rss;
 mod schema;
+mod simulation;
 mod size;
 mod startup;
 mod stats;
@@ -80,6 +82,8 @@ pub struct Bench {
     pub starts: u32,
     /// Number of timed schema calls.
     pub calls: u32,
+    /// Also write the comparison into `docs/guides/how-it-scales.md` (with `--write`).
+    pub write_guide: bool,
 }
 
 /// `path` relative to the crate root when it is inside it, for the report.
@@ -119,6 +123,16 @@ const BENCHMARKS: &[Benchmark] = &[
         id: "size",
         what: "release binary size",
         run: size::run,
+    },
+    Benchmark {
+        id: "simulation",
+        what: "simulator speed: 30 days of one policy at one-second resolution",
+        run: simulation::speed,
+    },
+    Benchmark {
+        id: "comparison",
+        what: "four ways to scale one service on every reference trace",
+        run: simulation::comparison,
     },
 ];
 
@@ -162,6 +176,7 @@ fn run(options: Options) -> Result<()> {
         binary,
         starts: options.starts,
         calls: options.calls,
+        write_guide: options.write.is_some(),
     };
     // Recorded before the benchmarks add their own load.
     let machine = machine::Machine::probe(&bench.root);
