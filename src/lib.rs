@@ -7,6 +7,7 @@
 //! access).
 
 pub mod aws;
+pub mod compare;
 pub mod data_sources;
 pub mod docs;
 pub mod functions;

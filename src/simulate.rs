@@ -54,6 +54,9 @@ pub struct SimulateArgs {
     /// Tasks running at the start (default: the minimum capacity).
     #[arg(long)]
     pub initial_tasks: Option<i32>,
+    /// Seconds after a minute ends before SQS's datapoints can be read.
+    #[arg(long, default_value_t = 20)]
+    pub sqs_metric_delay: u32,
     /// Seconds by which ECS metrics arrive later than SQS's.
     #[arg(long, default_value_t = 0)]
     pub ecs_metric_lag: u32,
@@ -81,6 +84,10 @@ pub struct SimulateArgs {
     /// Include the per-minute timeline in the JSON report.
     #[arg(long)]
     pub timeline: bool,
+    /// Draw tasks, visible and in-flight messages and the oldest message's wait over time
+    /// into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub chart: Option<PathBuf>,
 }
 
 /// Processing-time distributions.
@@ -133,6 +140,25 @@ fn diagnostics(d: &Diagnostics) -> Vec<String> {
         .collect()
 }
 
+/// The resource whose arguments a policy holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyResource {
+    /// `queuescale_sqs_backlog_scaling_policy`.
+    Backlog,
+    /// `queuescale_step_scaling_policy`.
+    Step,
+}
+
+impl PolicyResource {
+    /// The resource itself: its schema, validation and plan.
+    pub fn resource(self) -> Box<dyn Resource<crate::provider::Clients>> {
+        match self {
+            PolicyResource::Backlog => Box::new(SqsBacklogScalingPolicy),
+            PolicyResource::Step => Box::new(StepScalingPolicy),
+        }
+    }
+}
+
 /// Plans `policy_json` with the resource it belongs to (by its attributes:
 /// `queue_name` is the backlog policy, `step` the step policy) and returns the compiled
 /// objects. `capacity` gives the range of a policy attached to a target it does not own.
@@ -147,30 +173,50 @@ pub fn plan_policy(
 ) -> Result<Planned, Vec<String>> {
     let raw: serde_json::Value =
         serde_json::from_str(policy_json).map_err(|e| vec![format!("policy JSON: {e}")])?;
-    let backlog = raw.get("queue_name").is_some();
-    if !backlog && raw.get("step").is_none() {
+    let kind = if raw.get("queue_name").is_some() {
+        PolicyResource::Backlog
+    } else if raw.get("step").is_some() {
+        PolicyResource::Step
+    } else {
         return Err(vec![
             "policy JSON: give the arguments of queuescale_sqs_backlog_scaling_policy \
              (with queue_name) or of queuescale_step_scaling_policy (with step blocks)"
                 .into(),
         ]);
-    }
-    let resource: Box<dyn Resource<crate::provider::Clients>> = if backlog {
-        Box::new(SqsBacklogScalingPolicy)
-    } else {
-        Box::new(StepScalingPolicy)
     };
-    let schema = resource.schema();
     let config = json::decode(
         policy_json.as_bytes(),
-        &schema.value_type(),
+        &kind.resource().schema().value_type(),
         UnknownAttributes::Reject,
     )
     .map_err(|e| vec![format!("policy JSON: {e}")])?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| vec![format!("cannot start a runtime: {e}")])?;
+    runtime
+        .block_on(plan_config(kind, config, capacity, queue_name))
+        .map_err(|d| diagnostics(&d))
+}
+
+/// Plans `config`, a value of the resource's schema type, as `terraform plan` does —
+/// the resource's validation, its schema defaults, its plan hook with its compiler — and
+/// reads the compiled objects back from the planned `policies` and `alarms`.
+///
+/// # Errors
+/// The resource's error diagnostics, each at its attribute, or one diagnostic without an
+/// attribute when the plan cannot be simulated (no policy, no capacity range, no queue).
+pub async fn plan_config(
+    kind: PolicyResource,
+    config: Value,
+    capacity: Option<(u32, u32)>,
+    queue_name: Option<&str>,
+) -> Result<Planned, Diagnostics> {
+    let resource = kind.resource();
+    let schema = resource.schema();
     let mut diags = Diagnostics::new();
     resource.validate(&config, &mut diags);
     if diags.has_errors() {
-        return Err(diagnostics(&diags));
+        return Err(diags);
     }
     let planned = plan::plan(&schema, &Value::Null, &config, &config).planned;
     let mut change = PlannedChange {
@@ -179,14 +225,27 @@ pub fn plan_policy(
         planned,
         requires_replace: Vec::new(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| vec![format!("cannot start a runtime: {e}")])?;
-    runtime.block_on(resource.modify_plan(None, &mut change, &mut diags));
+    resource.modify_plan(None, &mut change, &mut diags).await;
     if diags.has_errors() {
-        return Err(diagnostics(&diags));
+        return Err(diags);
     }
-    let p = &change.planned;
+    objects_of(kind, &change.planned, capacity, queue_name).map_err(|lines| {
+        let mut d = Diagnostics::new();
+        for l in lines {
+            d.error("Cannot simulate the policy", l);
+        }
+        d
+    })
+}
+
+/// The compiled objects in a planned backlog or step policy.
+fn objects_of(
+    kind: PolicyResource,
+    p: &Value,
+    capacity: Option<(u32, u32)>,
+    queue_name: Option<&str>,
+) -> Result<Planned, Vec<String>> {
+    let backlog = kind == PolicyResource::Backlog;
     let policies = p
         .get("policies")
         .elements()
@@ -417,6 +476,25 @@ fn alarm_from(v: &Value) -> Result<Alarm, String> {
     })
 }
 
+/// The trace `text` gives: a reference trace's name, or inline `seconds,messages` CSV.
+///
+/// # Errors
+/// Neither a reference trace nor CSV, or a bad CSV line.
+pub fn trace_from_text(text: &str) -> Result<Trace, String> {
+    if let Some(t) = trace::reference(text.trim()) {
+        return Ok(t);
+    }
+    if !text.contains(',') {
+        let names: Vec<&str> = trace::REFERENCE.iter().map(|(n, _)| *n).collect();
+        return Err(format!(
+            "{:?} is neither a reference trace ({}) nor `seconds,messages` CSV",
+            text.trim(),
+            names.join(", ")
+        ));
+    }
+    Trace::from_csv(text).map_err(|e| e.to_string())
+}
+
 /// The trace `arg` names: a reference trace, else a CSV file.
 ///
 /// # Errors
@@ -437,7 +515,7 @@ pub fn load_trace(arg: &str) -> Result<Trace, String> {
 }
 
 /// The trace played `times` times back to back.
-fn repeated(t: Trace, times: u32) -> Trace {
+pub fn repeated(t: Trace, times: u32) -> Trace {
     let times = times.max(1);
     let mut pairs = Vec::with_capacity(t.arrivals.len() * times as usize);
     for k in 0..times {
@@ -460,6 +538,138 @@ struct JsonReport<'a> {
     timeline: Option<&'a [sim::Minute]>,
 }
 
+/// How the queue and the service behave in a simulation: what `simulate`'s options and
+/// the data source's workload arguments set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Seconds to simulate (`None`: the trace's length).
+    pub duration: Option<u32>,
+    /// Mean processing time per message, seconds (`None`: `average_processing_seconds`,
+    /// else 1).
+    pub processing_seconds: Option<f64>,
+    /// The processing-time distribution around that mean.
+    pub processing: Distribution,
+    /// Fewest and most seconds from launching a task to its running.
+    pub start_latency: (u32, u32),
+    /// Tasks running at the start (`None`: the minimum capacity).
+    pub initial_tasks: Option<i32>,
+    /// Seconds after a minute ends before SQS's datapoints can be read.
+    pub sqs_metric_delay: u32,
+    /// Seconds by which ECS metrics arrive later than SQS's.
+    pub ecs_metric_lag: u32,
+    /// The service publishes `AWS/ECS CPUUtilization`.
+    pub cpu_metric: bool,
+    /// Workers hold task scale-in protection while they process a message.
+    pub protect: bool,
+    /// The queue's visibility timeout, seconds.
+    pub visibility_timeout: u32,
+    /// An API call on the queue every so many seconds.
+    pub keep_queue_active_every: Option<u32>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        let sqs = sim::SqsOptions::default();
+        Workload {
+            seed: 2,
+            duration: None,
+            processing_seconds: None,
+            processing: Distribution::Exponential,
+            start_latency: (30, 90),
+            initial_tasks: None,
+            sqs_metric_delay: sqs.metric_delay,
+            ecs_metric_lag: 0,
+            cpu_metric: true,
+            protect: false,
+            visibility_timeout: sqs.visibility_timeout,
+            keep_queue_active_every: None,
+        }
+    }
+}
+
+impl Workload {
+    /// The mean processing time this workload uses for `planned`.
+    pub fn mean_processing(&self, planned: &Planned) -> f64 {
+        self.processing_seconds
+            .or(planned.average_processing)
+            .unwrap_or(1.0)
+    }
+
+    /// The scenario of `trace` under this workload, for `planned`'s names.
+    ///
+    /// # Errors
+    /// A mean processing time that is not above 0, or a start latency range upside down.
+    pub fn scenario(&self, planned: &Planned, trace: Trace) -> Result<Scenario, String> {
+        self.scenario_for(planned.names.clone(), planned.average_processing, trace)
+    }
+
+    /// The scenario of `trace` under this workload, for a service published under `names`
+    /// whose policy gives `average_processing` seconds per message, if anything.
+    ///
+    /// # Errors
+    /// As [`Workload::scenario`].
+    pub fn scenario_for(
+        &self,
+        names: Names,
+        average_processing: Option<f64>,
+        trace: Trace,
+    ) -> Result<Scenario, String> {
+        let mut sc = Scenario::new(names, trace);
+        if let Some(d) = self.duration {
+            sc.duration = d;
+        }
+        sc.seed = self.seed;
+        sc.initial_tasks = self.initial_tasks;
+        let mean = self
+            .processing_seconds
+            .or(average_processing)
+            .unwrap_or(1.0);
+        if !(mean.is_finite() && mean > 0.0) {
+            return Err(format!("the processing time must be above 0, not {mean}"));
+        }
+        sc.ecs.processing = match self.processing {
+            Distribution::Fixed => Processing::Fixed(mean),
+            Distribution::Exponential => Processing::Exponential(mean),
+            Distribution::Uniform => Processing::Uniform(mean * 0.5, mean * 1.5),
+        };
+        let (lo, hi) = self.start_latency;
+        if lo > hi {
+            return Err(format!("the task start latency {lo}-{hi} is upside down"));
+        }
+        sc.ecs.start_latency = self.start_latency;
+        sc.sqs.metric_delay = self.sqs_metric_delay;
+        let ecs_delay = self.sqs_metric_delay.saturating_add(self.ecs_metric_lag);
+        sc.ecs.cpu_metric_delay = self.cpu_metric.then_some(ecs_delay);
+        sc.ecs.container_insights_delay = Some(ecs_delay);
+        sc.ecs.protect_while_busy = self.protect;
+        sc.sqs.visibility_timeout = self.visibility_timeout;
+        sc.sqs.keep_active_every = self.keep_queue_active_every;
+        Ok(sc)
+    }
+}
+
+impl SimulateArgs {
+    /// The workload the options describe.
+    pub fn workload(&self) -> Workload {
+        Workload {
+            seed: self.seed,
+            duration: self.duration,
+            processing_seconds: self.processing_seconds,
+            processing: self.processing,
+            start_latency: self.start_latency,
+            initial_tasks: self.initial_tasks,
+            sqs_metric_delay: self.sqs_metric_delay,
+            ecs_metric_lag: self.ecs_metric_lag,
+            cpu_metric: !self.no_cpu_metric,
+            protect: self.protect,
+            visibility_timeout: self.visibility_timeout,
+            keep_queue_active_every: self.keep_queue_active_every,
+        }
+    }
+}
+
 /// Runs `simulate` and returns what to print.
 ///
 /// # Errors
@@ -474,32 +684,13 @@ pub fn run(args: &SimulateArgs) -> Result<String, String> {
     let planned = plan_policy(&policy_json, args.capacity, args.queue_name.as_deref())
         .map_err(|lines| lines.join("\n"))?;
     let trace = repeated(load_trace(&args.trace)?, args.repeat);
-    let mut sc = Scenario::new(planned.names.clone(), trace);
-    if let Some(d) = args.duration {
-        sc.duration = d;
-    }
-    sc.seed = args.seed;
-    sc.initial_tasks = args.initial_tasks;
-    let mean = args
-        .processing_seconds
-        .or(planned.average_processing)
-        .unwrap_or(1.0);
-    if !(mean.is_finite() && mean > 0.0) {
-        return Err(format!("--processing-seconds must be above 0, not {mean}"));
-    }
-    sc.ecs.processing = match args.processing {
-        Distribution::Fixed => Processing::Fixed(mean),
-        Distribution::Exponential => Processing::Exponential(mean),
-        Distribution::Uniform => Processing::Uniform(mean * 0.5, mean * 1.5),
-    };
-    sc.ecs.start_latency = args.start_latency;
-    let ecs_delay = sc.sqs.metric_delay + args.ecs_metric_lag;
-    sc.ecs.cpu_metric_delay = (!args.no_cpu_metric).then_some(ecs_delay);
-    sc.ecs.container_insights_delay = Some(ecs_delay);
-    sc.ecs.protect_while_busy = args.protect;
-    sc.sqs.visibility_timeout = args.visibility_timeout;
-    sc.sqs.keep_active_every = args.keep_queue_active_every;
+    let sc = args.workload().scenario(&planned, trace)?;
     let report = sim::run(&planned.objects, &sc).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.chart {
+        let title = format!("{} on {}", planned.names.service, args.trace);
+        let svg = sim::chart::svg(&report.timeline, &title)?;
+        std::fs::write(path, svg).map_err(|e| format!("chart {}: {e}", path.display()))?;
+    }
     if args.json {
         let out = JsonReport {
             summary: &report.summary,
@@ -612,6 +803,7 @@ mod tests {
             processing: Distribution::Exponential,
             start_latency: (30, 90),
             initial_tasks: None,
+            sqs_metric_delay: 20,
             ecs_metric_lag: 0,
             no_cpu_metric: false,
             protect: false,
@@ -621,6 +813,7 @@ mod tests {
             queue_name: None,
             json: false,
             timeline: false,
+            chart: None,
         };
         let table = run(&args).expect("runs");
         assert!(table.contains("messages processed     1500"), "{table}");
@@ -630,6 +823,95 @@ mod tests {
         assert!(j.get("timeline").is_none());
         args.trace = "no-such-trace".into();
         assert!(run(&args).expect_err("missing").contains("reference trace"));
+    }
+
+    /// Checks that `text` is well-formed XML with one root element, `svg`: every tag
+    /// closed in order, attributes and text tokenized without error. Returns the text
+    /// nodes, trimmed.
+    fn assert_well_formed_svg(text: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        let mut open: Vec<String> = Vec::new();
+        let mut roots = Vec::new();
+        let mut pending: Option<String> = None;
+        for token in xmlparser::Tokenizer::from(text) {
+            match token.expect("well-formed XML") {
+                xmlparser::Token::ElementStart { local, .. } => {
+                    if open.is_empty() {
+                        roots.push(local.as_str().to_owned());
+                    }
+                    pending = Some(local.as_str().to_owned());
+                }
+                xmlparser::Token::ElementEnd { end, .. } => match end {
+                    xmlparser::ElementEnd::Open => {
+                        open.push(pending.take().expect("an element was started"));
+                    }
+                    xmlparser::ElementEnd::Empty => {
+                        pending.take().expect("an element was started");
+                    }
+                    xmlparser::ElementEnd::Close(_, name) => {
+                        assert_eq!(
+                            open.pop().as_deref(),
+                            Some(name.as_str()),
+                            "closed in order"
+                        );
+                    }
+                },
+                xmlparser::Token::Text { text } if !text.trim().is_empty() => {
+                    texts.push(text.trim().to_owned());
+                }
+                _ => {}
+            }
+        }
+        assert!(open.is_empty(), "unclosed: {open:?}");
+        assert_eq!(roots, ["svg"], "one root element");
+        texts
+    }
+
+    #[test]
+    fn the_chart_is_written_as_well_formed_svg() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("burst.svg");
+        let args = SimulateArgs {
+            policy: BACKLOG.into(),
+            trace: "burst".into(),
+            repeat: 1,
+            duration: None,
+            seed: 2,
+            processing_seconds: None,
+            processing: Distribution::Exponential,
+            start_latency: (30, 90),
+            initial_tasks: None,
+            sqs_metric_delay: 20,
+            ecs_metric_lag: 0,
+            no_cpu_metric: false,
+            protect: false,
+            visibility_timeout: 30,
+            keep_queue_active_every: None,
+            capacity: None,
+            queue_name: None,
+            json: true,
+            timeline: false,
+            chart: Some(path.clone()),
+        };
+        let out = run(&args).expect("runs");
+        serde_json::from_str::<serde_json::Value>(&out).expect("stdout stays JSON");
+        let svg = std::fs::read_to_string(&path).expect("the chart is written");
+        let texts = assert_well_formed_svg(&svg);
+        for t in [
+            "worker on burst",
+            "Tasks",
+            "Messages",
+            "visible",
+            "in flight",
+        ] {
+            assert!(texts.iter().any(|x| x == t), "{t} in {texts:?}");
+        }
+        // The burst's 1500 messages reach the messages panel's axis; 50 tasks the tasks'.
+        assert!(texts.iter().any(|x| x == "1400"), "{texts:?}");
+        assert!(texts.iter().any(|x| x == "50"), "{texts:?}");
+        let mut bad = args;
+        bad.chart = Some(dir.path().join("no-such-dir").join("x.svg"));
+        assert!(run(&bad).expect_err("unwritable").starts_with("chart "));
     }
 
     #[test]

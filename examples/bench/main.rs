@@ -1,4 +1,5 @@
-//! `make bench`: measures the release build of the provider and writes BENCHMARKS.md.
+//! `make bench`: measures the release build of the provider and writes BENCHMARKS.md (and
+//! the comparison table of `docs/guides/how-it-scales.md`).
 //!
 //! Each benchmark is a function returning a [`report::Section`]; [`BENCHMARKS`] lists them
 //! in the order they run and appear. To add one, write a module with a
@@ -21,6 +22,7 @@ mod report;
 mod rss;
 mod scale;
 mod schema;
+mod simulation;
 mod size;
 mod startup;
 mod stats;
@@ -97,6 +99,8 @@ pub struct Bench {
     pub scale: Vec<usize>,
     /// Baseline build for the scale benchmark.
     pub before: Option<PathBuf>,
+    /// Also write the comparison into `docs/guides/how-it-scales.md` (with `--write`).
+    pub write_guide: bool,
 }
 
 /// `path` relative to the crate root when it is inside it, for the report.
@@ -141,6 +145,16 @@ const BENCHMARKS: &[Benchmark] = &[
         id: "size",
         what: "release binary size",
         run: size::run,
+    },
+    Benchmark {
+        id: "simulation",
+        what: "simulator speed: 30 days of one policy at one-second resolution",
+        run: simulation::speed,
+    },
+    Benchmark {
+        id: "comparison",
+        what: "four ways to scale one service on every reference trace",
+        run: simulation::comparison,
     },
 ];
 
@@ -192,6 +206,7 @@ fn run(options: Options) -> Result<()> {
         calls: options.calls,
         scale: options.scale,
         before,
+        write_guide: options.write.is_some(),
     };
     // Recorded before the benchmarks add their own load.
     let machine = machine::Machine::probe(&bench.root);

@@ -61,7 +61,9 @@ pub fn render(sections: &[(&str, Section)], machine: &Machine, binary: &str) -> 
          how fast a started plugin announces itself, how fast it answers the schema request \
          Terraform makes of every provider process, how much memory it takes during a real \
          `terraform apply`, how long hundreds of policies in one state take to create and \
-         refresh over a slow network, and how large the binary is. Produced by `make bench` \
+         refresh over a slow network, how large the binary is, and how fast the simulator \
+         runs a month of one policy; then the simulated comparison of four ways to scale one \
+         service. Produced by `make bench` \
          (`examples/bench/main.rs`); the file is rewritten whole by every run, so compare \
          runs in version control.\n\n",
     );

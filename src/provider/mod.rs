@@ -14,6 +14,7 @@ use async_trait::async_trait;
 pub use client::Clients;
 
 use crate::data_sources::backlog_target::BacklogTarget;
+use crate::data_sources::scaling_simulation::ScalingSimulation;
 use crate::functions::backlog_target::BacklogTargetFn;
 use crate::resources::scalable_target::ScalableTarget;
 use crate::resources::sqs_backlog_scaling_policy::SqsBacklogScalingPolicy;
@@ -79,7 +80,7 @@ impl Provider for Queuescale {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Clients>>> {
-        vec![Arc::new(BacklogTarget)]
+        vec![Arc::new(BacklogTarget), Arc::new(ScalingSimulation)]
     }
 
     fn functions(&self) -> Vec<Arc<dyn Function>> {

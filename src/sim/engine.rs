@@ -177,6 +177,34 @@ impl Scenario {
     }
 }
 
+/// What a scaler that reads the queue itself sees when it looks (SQS
+/// `GetQueueAttributes`: `ApproximateNumberOfMessages`, `…NotVisible`, `…Delayed`).
+///
+/// **Assumption**: the attributes are exact at the instant of the call; SQS calls them
+/// approximate and publishes no error bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueView {
+    /// Messages visible.
+    pub visible: u32,
+    /// Messages received and not deleted.
+    pub in_flight: u32,
+    /// Messages delayed.
+    pub delayed: u32,
+}
+
+/// A scaler outside Application Auto Scaling that polls the queue and sets the desired
+/// count itself, such as KEDA's SQS scaler (`super::keda`). It runs instead of, or beside,
+/// the alarms and policies of the objects; the capacity range still clamps it.
+pub trait Poller {
+    /// Its name in scaling events.
+    fn name(&self) -> &str;
+    /// Seconds between its looks at the queue: it is called at every multiple from 0.
+    fn tick(&self) -> u32;
+    /// The desired count it sets at `now` (`None`: no change), given what the queue holds
+    /// and the desired count.
+    fn decide(&mut self, now: u32, queue: QueueView, desired: i32) -> Option<i32>;
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Msg {
     /// When it was sent; the messages of one second are spread evenly across it.
@@ -839,12 +867,58 @@ impl Sim<'_> {
     }
 }
 
+impl Sim<'_> {
+    /// A poller looks at the queue (an API call on it) and may set the desired count.
+    fn poll(&mut self, now: u32, poller: &mut dyn Poller) {
+        self.touch(now);
+        let view = QueueView {
+            visible: self.visible.len() as u32,
+            in_flight: self.in_flight() as u32,
+            delayed: self.delayed.len() as u32,
+        };
+        let current = self.desired;
+        let Some(asked) = poller.decide(now, view, current) else {
+            return;
+        };
+        let cap = asked.clamp(self.target.min_capacity, self.target.max_capacity);
+        if cap == current {
+            return;
+        }
+        self.events.push(ScalingEvent {
+            second: now,
+            from: current,
+            to: cap,
+            policy: poller.name().to_owned(),
+        });
+        self.desired = cap;
+        self.reconcile(now);
+    }
+}
+
 /// Runs `scenario` against `objects`.
 ///
 /// # Errors
 /// [`SimError`] when an expression does not parse or evaluate, an alarm's settings are
 /// out of range, or a metric uses a statistic or period the simulation does not compute.
 pub fn run(objects: &Objects, scenario: &Scenario) -> Result<Report, SimError> {
+    run_with(objects, scenario, None)
+}
+
+/// Runs `scenario` against `objects` and, when given, a `poller` that sets the desired
+/// count from what it reads of the queue.
+///
+/// # Errors
+/// As [`run`], and a poller whose tick is 0.
+pub fn run_with(
+    objects: &Objects,
+    scenario: &Scenario,
+    mut poller: Option<&mut dyn Poller>,
+) -> Result<Report, SimError> {
+    if poller.as_ref().is_some_and(|p| p.tick() == 0) {
+        return Err(SimError::Setup(
+            "a poller's tick must be at least 1 s".into(),
+        ));
+    }
     let mut warnings = Vec::new();
     let (alarms, policies) = setup(objects, &scenario.names, &mut warnings)?;
     let target = &objects.target;
@@ -913,6 +987,11 @@ pub fn run(objects: &Objects, scenario: &Scenario) -> Result<Report, SimError> {
         if t >= 60 && t % 60 == offset {
             sim.evaluate(t)?;
         }
+        if let Some(p) = poller.as_deref_mut()
+            && t.is_multiple_of(p.tick())
+        {
+            sim.poll(t, p);
+        }
         if (t + 1).is_multiple_of(60) {
             sim.publish(t / 60);
         }
@@ -931,6 +1010,9 @@ pub fn run(objects: &Objects, scenario: &Scenario) -> Result<Report, SimError> {
             }
             if let Some(&(s, _)) = sim.returning.front() {
                 until = until.min(s);
+            }
+            if let Some(p) = poller.as_deref() {
+                until = until.min((t / p.tick() + 1) * p.tick());
             }
             until = until.min(scenario.duration);
             if until > next {

@@ -8,8 +8,10 @@
 //! them all.
 
 mod autoscaling;
+pub mod chart;
 mod cloudwatch;
 mod engine;
+pub mod keda;
 pub mod math;
 mod report;
 #[cfg(test)]
@@ -17,7 +19,9 @@ mod tests;
 pub mod trace;
 
 pub use cloudwatch::{AlarmState, Names};
-pub use engine::{EcsOptions, Objects, Processing, Scenario, SqsOptions, run};
+pub use engine::{
+    EcsOptions, Objects, Poller, Processing, QueueView, Scenario, SqsOptions, run, run_with,
+};
 pub use report::{Minute, Report, ScalingEvent, Summary};
 
 /// Why a simulation cannot run.

@@ -37,7 +37,8 @@ provider "queuescale" {
 "#
 }
 
-fn config(body: &str) -> String {
+/// A configuration of `body` with the provider source and an offline provider block.
+pub fn config(body: &str) -> String {
     format!("{}{}{body}", required_providers(), offline_provider())
 }
 

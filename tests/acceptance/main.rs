@@ -22,6 +22,7 @@ mod lifecycle;
 mod numbers;
 mod provider_config;
 mod scalable_target;
+mod scaling_simulation;
 mod step_policy;
 mod support;
 
@@ -32,6 +33,7 @@ use support::terraform::{TerraformBin, terraform_1_0, terraform_latest};
 fn cases() -> Vec<Case> {
     let mut all = Vec::new();
     all.extend(data_source::cases());
+    all.extend(scaling_simulation::cases());
     all.extend(examples::cases());
     all.extend(install::cases());
     all.extend(scalable_target::cases());

@@ -28,6 +28,11 @@ impl TerraformBin {
         self.version >= (1, 8, 0)
     }
 
+    /// Whether `check` blocks parse (Terraform ≥ 1.5).
+    pub fn has_check_blocks(&self) -> bool {
+        self.version >= (1, 5, 0)
+    }
+
     /// `1.0.3` style.
     pub fn version_string(&self) -> String {
         format!("{}.{}.{}", self.version.0, self.version.1, self.version.2)
