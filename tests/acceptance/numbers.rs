@@ -153,17 +153,22 @@ fn policy_capacity_beyond_float64(tf: &TerraformBin) {
     assert!(r.stderr.contains("max_capacity = 1e400"), "{}", r.text());
 }
 
-/// A step policy with `step_body` as its second step, attached to a target by id (no
-/// AWS access needed for `terraform validate`).
-fn step_policy(step_body: &str) -> String {
-    offline(&format!(
+/// A step policy with `step_body` as its second step, attached to a target by id.
+fn step_resource(step_body: &str) -> String {
+    format!(
         "resource \"queuescale_step_scaling_policy\" \"p\" {{\n  name = \"qsacc-numbers\"\n  \
          scalable_target_id = \"service/c/s\"\n  metric {{\n    namespace = \"AWS/SQS\"\n    \
          metric_name = \"ApproximateNumberOfMessagesVisible\"\n    \
          dimensions = {{ QueueName = \"q\" }}\n    statistic = \"Maximum\"\n    \
          period_seconds = 300\n  }}\n  step {{\n    upper = 0\n    change = -1\n  }}\n  \
          step {{\n{step_body}    change = 2\n  }}\n}}\n"
-    ))
+    )
+}
+
+/// [`step_resource`] with the offline provider block (no AWS access needed for
+/// `terraform validate`).
+fn step_policy(step_body: &str) -> String {
+    offline(&step_resource(step_body))
 }
 
 /// The docs: an upper bound of +∞ means the same as leaving it out; `1e400` is decoded
@@ -174,6 +179,17 @@ fn step_upper_beyond_float64(tf: &TerraformBin) {
     ws.init();
     let r = ws.run(&["validate", "-no-color"]);
     assert_eq!(r.code, 0, "{}", r.text());
+    // Planned as configured: the bound stays 1e400 in the plan (no "invalid plan").
+    let planned = aws_workspace(tf, "num-step-upper-plan");
+    planned.write_config(&format!(
+        "{}{}",
+        provider_header(),
+        step_resource("    lower = 10\n    upper = 1e400\n")
+    ));
+    planned.init();
+    let r = planned.run(&["plan", "-input=false", "-no-color"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!r.stderr.contains("invalid plan"), "{}", r.text());
 }
 
 /// A lower bound cannot be infinite: refused at the step, not as a protocol error.
