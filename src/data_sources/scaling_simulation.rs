@@ -123,8 +123,7 @@ fn policy_attributes() -> Vec<Attribute> {
                     AttrType::Nested { .. } => Type::String,
                 };
                 Attribute::with_default(&a.name, ty, Value::from(DEFAULT_NAME)).describe(&format!(
-                    "Names the simulated objects only, as `{}` does in the resource. Defaults \
-                     to `{DEFAULT_NAME}`.",
+                    "Names the simulated objects only, as `{}` does in the resource.",
                     a.name
                 ))
             } else if CAPACITY.contains(&a.name.as_str()) {
