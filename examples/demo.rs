@@ -158,7 +158,13 @@ fn config(root: &Path) -> String {
             }
         })
         .collect();
-    format!("{}\n{}\n", terraform::required_providers(), body.join("\n"))
+    // The example names the provider's source itself; only an older one needs the block.
+    let header = if example.contains("required_providers") {
+        String::new()
+    } else {
+        terraform::required_providers()
+    };
+    format!("{header}\n{}\n", body.join("\n"))
 }
 
 /// Deletes demo objects an interrupted earlier run left behind (only the demo's names).
