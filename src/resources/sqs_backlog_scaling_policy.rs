@@ -3,9 +3,13 @@
 //! scalable target (unless attached to one), a target-tracking policy, two step policies
 //! and two metric-math alarms, and reconciles AWS towards them.
 //!
-//! API calls: create ≤ 8 (queue check, alarm-name check, target, 3 policies, 2 alarms);
-//! refresh 3 without tags (target, policies, alarms); update writes only what changed;
-//! destroy 2 when the target is owned (alarms, target — AWS deletes its policies).
+//! API calls: create about 14 (queue check; the ownership checks: alarms and policies
+//! already there, the target and its owner tag; the target; 3 policies; 2 alarms; the
+//! owner tags of the new target and alarms read back; other policies on the service, for
+//! a warning); refresh 4 to 5 (target, its tags, policies, alarms, the first alarm's tags;
+//! issued together where they do not depend on each other); update writes only what
+//! changed; destroy about 6 when the target is owned (who owns it and what else is on it,
+//! leftovers of an interrupted apply, alarms, target — AWS deletes its policies).
 
 use std::collections::BTreeMap;
 
