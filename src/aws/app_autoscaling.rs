@@ -492,7 +492,13 @@ pub async fn put_scaling_policy(
             let out = req
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk(action, "scaling policy", name, e, NOT_FOUND))?;
+                // ObjectNotFoundException here means the policy's scalable target does not
+                // exist (PutScalingPolicy API reference: "thrown if the scalable target
+                // with the specified service namespace, resource ID, and scalable
+                // dimension does not exist"), not that the policy is missing.
+                .map_err(|e| {
+                    AwsError::from_sdk(action, "scalable target", &policy.resource_id, e, NOT_FOUND)
+                })?;
             Ok(ObservedPolicy {
                 policy: policy.clone(),
                 arn: out.policy_arn().to_owned(),
