@@ -791,9 +791,9 @@ mod tests {
         assert!(r.events.iter().any(|e| e.policy == "initial-upper"));
     }
 
-    #[test]
-    fn the_command_prints_a_table_or_json() {
-        let mut args = SimulateArgs {
+    /// The example policy on `burst`, with the workload settings the tests share.
+    fn burst_args() -> SimulateArgs {
+        SimulateArgs {
             policy: BACKLOG.into(),
             trace: "burst".into(),
             repeat: 1,
@@ -814,7 +814,12 @@ mod tests {
             json: false,
             timeline: false,
             chart: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_command_prints_a_table_or_json() {
+        let mut args = burst_args();
         let table = run(&args).expect("runs");
         assert!(table.contains("messages processed     1500"), "{table}");
         args.json = true;
@@ -872,26 +877,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("burst.svg");
         let args = SimulateArgs {
-            policy: BACKLOG.into(),
-            trace: "burst".into(),
-            repeat: 1,
-            duration: None,
-            seed: 2,
-            processing_seconds: None,
-            processing: Distribution::Exponential,
-            start_latency: (30, 90),
-            initial_tasks: None,
-            sqs_metric_delay: 20,
-            ecs_metric_lag: 0,
-            no_cpu_metric: false,
-            protect: false,
-            visibility_timeout: 30,
-            keep_queue_active_every: None,
-            capacity: None,
-            queue_name: None,
             json: true,
-            timeline: false,
             chart: Some(path.clone()),
+            ..burst_args()
         };
         let out = run(&args).expect("runs");
         serde_json::from_str::<serde_json::Value>(&out).expect("stdout stays JSON");

@@ -536,32 +536,39 @@ pub fn tracked_capacity(backlog: f64, target_backlog_per_task: f64) -> i64 {
     (backlog / target_backlog_per_task).ceil() as i64
 }
 
+/// Source document 002's example as a spec (0–50 tasks, 10 s / 0.1 s), every other
+/// setting at its default: the fixture the compiler's and the simulator's tests share.
+#[cfg(test)]
+pub(crate) fn example_spec() -> BacklogSpec {
+    BacklogSpec {
+        name: "worker".into(),
+        queue_name: "jobs".into(),
+        cluster: "main".into(),
+        service: "worker".into(),
+        owned_capacity: Some((0, 50)),
+        target: BacklogTarget::Latency {
+            latency: 10.0,
+            processing: 0.1,
+        },
+        include_in_flight: true,
+        include_delayed: false,
+        scale_out_cooldown: 60,
+        scale_in_cooldown: 300,
+        disable_scale_in: false,
+        wake_threshold: 1.0,
+        wake_tasks: 1,
+        idle_minutes: 15,
+        task_count: TaskCountSource::CpuSampleCount,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scaling::model::QuerySource;
 
     fn spec() -> BacklogSpec {
-        BacklogSpec {
-            name: "worker".into(),
-            queue_name: "jobs".into(),
-            cluster: "main".into(),
-            service: "worker".into(),
-            owned_capacity: Some((0, 50)),
-            target: BacklogTarget::Latency {
-                latency: 10.0,
-                processing: 0.1,
-            },
-            include_in_flight: true,
-            include_delayed: false,
-            scale_out_cooldown: 60,
-            scale_in_cooldown: 300,
-            disable_scale_in: false,
-            wake_threshold: 1.0,
-            wake_tasks: 1,
-            idle_minutes: 15,
-            task_count: TaskCountSource::CpuSampleCount,
-        }
+        example_spec()
     }
 
     fn policy(c: &Compiled, p: Purpose) -> &Policy {

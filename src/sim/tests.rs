@@ -7,29 +7,10 @@ use proptest::prelude::*;
 
 use super::trace::{self, Trace};
 use super::*;
-use crate::scaling::backlog_policy::{BacklogSpec, BacklogTarget, TaskCountSource, compile};
+use crate::scaling::backlog_policy::{BacklogSpec, TaskCountSource, compile};
 
 fn spec() -> BacklogSpec {
-    BacklogSpec {
-        name: "worker".into(),
-        queue_name: "jobs".into(),
-        cluster: "main".into(),
-        service: "worker".into(),
-        owned_capacity: Some((0, 50)),
-        target: BacklogTarget::Latency {
-            latency: 10.0,
-            processing: 0.1,
-        },
-        include_in_flight: true,
-        include_delayed: false,
-        scale_out_cooldown: 60,
-        scale_in_cooldown: 300,
-        disable_scale_in: false,
-        wake_threshold: 1.0,
-        wake_tasks: 1,
-        idle_minutes: 15,
-        task_count: TaskCountSource::CpuSampleCount,
-    }
+    crate::scaling::backlog_policy::example_spec()
 }
 
 fn names(s: &BacklogSpec) -> Names {
