@@ -7,14 +7,12 @@
 
 use std::path::PathBuf;
 
-use crate::resources::sqs_backlog_scaling_policy::SqsBacklogScalingPolicy;
-use crate::resources::step_scaling_policy::StepScalingPolicy;
+use crate::resources::sqs_backlog_scaling_policy::{self, SqsBacklogScalingPolicy};
+use crate::resources::step_scaling_policy::{self, StepScalingPolicy};
 use crate::scaling::model::{
-    Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, Policy,
-    PolicyKind, QuerySource, StepPolicy, Suspension, Target, TargetTrackingPolicy,
+    Alarm, AlarmMetric, MetricStat, Policy, QuerySource, Suspension, Target,
     parse_service_resource_id, service_resource_id,
 };
-use crate::scaling::steps::{AdjustmentType, AggregationType, StepAdjustment};
 use crate::sim::trace::{self, Trace};
 use crate::sim::{self, Names, Objects, Processing, Scenario};
 use crate::tfplugin::json::{self, UnknownAttributes};
@@ -229,7 +227,7 @@ pub async fn plan_config(
     if diags.has_errors() {
         return Err(diags);
     }
-    objects_of(kind, &change.planned, capacity, queue_name).map_err(|lines| {
+    objects_of(kind, &change, capacity, queue_name).map_err(|lines| {
         let mut d = Diagnostics::new();
         for l in lines {
             d.error("Cannot simulate the policy", l);
@@ -238,28 +236,23 @@ pub async fn plan_config(
     })
 }
 
-/// The compiled objects in a planned backlog or step policy.
+/// The compiled objects of a planned backlog or step policy: what its plan shows and
+/// apply writes (the resource's own compiler, through the same `Desired` its plan uses).
 fn objects_of(
     kind: PolicyResource,
-    p: &Value,
+    change: &PlannedChange,
     capacity: Option<(u32, u32)>,
     queue_name: Option<&str>,
 ) -> Result<Planned, Vec<String>> {
     let backlog = kind == PolicyResource::Backlog;
-    let policies = p
-        .get("policies")
-        .elements()
-        .iter()
-        .map(policy_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| vec![e])?;
-    let alarms = p
-        .get("alarms")
-        .elements()
-        .iter()
-        .map(alarm_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| vec![e])?;
+    let p = &change.planned;
+    let desired = match kind {
+        PolicyResource::Backlog => sqs_backlog_scaling_policy::planned_objects(p),
+        PolicyResource::Step => step_scaling_policy::planned_objects(p, &change.config),
+    }
+    .ok_or_else(|| vec!["some inputs of the policy are not known".to_owned()])?;
+    let policies: Vec<Policy> = desired.policies.into_iter().map(|(_, p)| p).collect();
+    let alarms: Vec<Alarm> = desired.alarms.into_iter().map(|(_, a)| a).collect();
     if policies.is_empty() {
         return Err(vec!["the policy compiles to no scaling policy".into()]);
     }
@@ -355,125 +348,6 @@ fn queue_of(metric: &AlarmMetric) -> Option<String> {
     stats
         .iter()
         .find_map(|ms| ms.metric.dimensions.get("QueueName").cloned())
-}
-
-fn text(v: &Value, attr: &str, what: &str) -> Result<String, String> {
-    v.get(attr)
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("planned {what}: {attr} is not known"))
-}
-
-fn opt_int(v: &Value, attr: &str) -> Option<i32> {
-    v.get(attr).as_i64().and_then(|n| i32::try_from(n).ok())
-}
-
-fn query_from(v: &Value) -> Result<MetricQuery, String> {
-    let id = text(v, "id", "metric query")?;
-    let source = match v.get("expression").as_str() {
-        Some(e) => QuerySource::Expression(e.to_owned()),
-        None => QuerySource::Metric(MetricStat {
-            metric: Metric {
-                namespace: text(v, "namespace", "metric query")?,
-                name: text(v, "metric_name", "metric query")?,
-                dimensions: v.get("dimensions").as_string_map(),
-            },
-            stat: text(v, "stat", "metric query")?,
-            period: opt_int(v, "period"),
-            unit: None,
-        }),
-    };
-    Ok(MetricQuery {
-        id,
-        label: v.get("label").as_str().map(str::to_owned),
-        return_data: v.get("return_data").as_bool().unwrap_or(false),
-        source,
-    })
-}
-
-fn queries(v: &Value) -> Result<Vec<MetricQuery>, String> {
-    v.get("metric_queries")
-        .elements()
-        .iter()
-        .map(query_from)
-        .collect()
-}
-
-/// A policy from the `policies` value the resource plans (see `resources::objects`).
-fn policy_from(v: &Value) -> Result<Policy, String> {
-    let name = text(v, "name", "policy")?;
-    let kind = match v.get("policy_type").as_str() {
-        Some("TargetTrackingScaling") => PolicyKind::TargetTracking(TargetTrackingPolicy {
-            target_value: v
-                .get("target_value")
-                .as_f64()
-                .ok_or_else(|| format!("policy {name}: target_value is not known"))?,
-            metrics: queries(v)?,
-            scale_out_cooldown: opt_int(v, "scale_out_cooldown"),
-            scale_in_cooldown: opt_int(v, "scale_in_cooldown"),
-            disable_scale_in: v.get("disable_scale_in").as_bool().unwrap_or(false),
-        }),
-        Some("StepScaling") => {
-            let adjustment = v.get("adjustment_type").as_str().unwrap_or_default();
-            PolicyKind::Step(StepPolicy {
-                adjustment_type: AdjustmentType::from_aws_str(adjustment)
-                    .ok_or_else(|| format!("policy {name}: adjustment type {adjustment:?}"))?,
-                cooldown: opt_int(v, "cooldown"),
-                aggregation: match v.get("metric_aggregation_type").as_str() {
-                    None => None,
-                    Some("Average") => Some(AggregationType::Average),
-                    Some("Minimum") => Some(AggregationType::Minimum),
-                    Some("Maximum") => Some(AggregationType::Maximum),
-                    Some(other) => return Err(format!("policy {name}: aggregation {other:?}")),
-                },
-                min_adjustment_magnitude: opt_int(v, "min_adjustment_magnitude"),
-                steps: v
-                    .get("steps")
-                    .elements()
-                    .iter()
-                    .map(|s| {
-                        Ok(StepAdjustment {
-                            lower_bound: s.get("lower_bound").as_f64(),
-                            upper_bound: s.get("upper_bound").as_f64(),
-                            scaling_adjustment: opt_int(s, "scaling_adjustment").ok_or_else(
-                                || format!("policy {name}: a step has no scaling_adjustment"),
-                            )?,
-                        })
-                    })
-                    .collect::<Result<_, String>>()?,
-            })
-        }
-        other => return Err(format!("policy {name}: policy type {other:?}")),
-    };
-    Ok(Policy {
-        name,
-        resource_id: String::new(),
-        kind,
-    })
-}
-
-/// An alarm from the `alarms` value the resource plans.
-fn alarm_from(v: &Value) -> Result<Alarm, String> {
-    let name = text(v, "name", "alarm")?;
-    let comparison = text(v, "comparison_operator", "alarm")?;
-    let missing = text(v, "treat_missing_data", "alarm")?;
-    Ok(Alarm {
-        description: v.get("description").as_str().unwrap_or_default().to_owned(),
-        metric: AlarmMetric::Math(queries(v)?),
-        comparison: Comparison::from_aws_str(&comparison)
-            .ok_or_else(|| format!("alarm {name}: comparison {comparison:?}"))?,
-        threshold: v
-            .get("threshold")
-            .as_f64()
-            .ok_or_else(|| format!("alarm {name}: threshold is not known"))?,
-        evaluation_periods: opt_int(v, "evaluation_periods")
-            .ok_or_else(|| format!("alarm {name}: evaluation_periods is not known"))?,
-        datapoints_to_alarm: opt_int(v, "datapoints_to_alarm"),
-        missing_data: MissingData::from_aws_str(&missing)
-            .ok_or_else(|| format!("alarm {name}: treat_missing_data {missing:?}"))?,
-        actions: Vec::new(),
-        name,
-    })
 }
 
 /// The trace `text` gives: a reference trace's name, or inline `seconds,messages` CSV.

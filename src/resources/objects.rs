@@ -1,252 +1,172 @@
-//! How compiled policies and alarms appear in state and plans: computed lists of objects
-//! with their names, ARNs, steps, targets and metric math, so `terraform plan` shows
-//! what will exist. Shared by the scaling-policy resources.
+//! How compiled policies and alarms appear in state and plans, shared by the
+//! scaling-policy resources: one `policies` map keyed by purpose, each entry a policy
+//! with the alarm that invokes it, both shown on one line (`scaling::show`), and one
+//! `metrics` map listing every metric those lines name. A plan reads in one screen and
+//! state stays small, while every field that changes what AWS does is in the text.
 //!
-//! An object whose `arn` is unknown in a plan will be written; one whose `arn` is null in
-//! state does not exist in AWS.
+//! Inside the provider the objects travel as [`Lists`]: one entry per policy and per
+//! alarm, each with its purpose, name, ARN (null: does not exist; unknown: to be
+//! written), text and the metrics it reads. Two entries with the same text and metrics
+//! describe objects that behave the same ([`same_config`]).
+//!
+//! What the text leaves out — metric labels, the alarm's description — is compared when
+//! the objects are read ([`detail_differs`]): when AWS holds something else there, the
+//! text read back says so, so the plan shows a change and apply rewrites the object.
 
 use std::collections::BTreeMap;
 
-use crate::scaling::model::{
-    Alarm, AlarmMetric, MetricQuery, MetricStat, Policy, PolicyKind, QuerySource,
-};
-use crate::tfplugin::{Attribute, Type, Value};
+use crate::scaling::model::{Alarm, AlarmMetric, MetricQuery, Policy};
+use crate::scaling::show::{self, Shown};
+use crate::tfplugin::{Attribute, Nesting, Schema, Type, Value};
 
-/// One metric math query (or a single metric) as shown in state.
-pub fn query_type() -> Type {
-    Type::object([
-        ("id", Type::String),
-        ("label", Type::String),
-        ("return_data", Type::Bool),
-        ("expression", Type::String),
-        ("namespace", Type::String),
-        ("metric_name", Type::String),
-        ("dimensions", Type::map(Type::String)),
-        ("stat", Type::String),
-        ("period", Type::Number),
-    ])
-}
-
-/// One step adjustment as AWS holds it.
-pub fn step_type() -> Type {
-    Type::object([
-        ("lower_bound", Type::Number),
-        ("upper_bound", Type::Number),
-        ("scaling_adjustment", Type::Number),
-    ])
-}
-
-/// A scaling policy as shown in state.
-pub fn policy_type() -> Type {
-    Type::object([
-        ("purpose", Type::String),
-        ("name", Type::String),
-        ("arn", Type::String),
-        ("policy_type", Type::String),
-        ("target_value", Type::Number),
-        ("disable_scale_in", Type::Bool),
-        ("scale_out_cooldown", Type::Number),
-        ("scale_in_cooldown", Type::Number),
-        ("adjustment_type", Type::String),
-        ("cooldown", Type::Number),
-        ("metric_aggregation_type", Type::String),
-        ("min_adjustment_magnitude", Type::Number),
-        ("steps", Type::list(step_type())),
-        ("metric_queries", Type::list(query_type())),
-    ])
-}
-
-/// A metric alarm as shown in state.
-pub fn alarm_type() -> Type {
-    Type::object([
-        ("purpose", Type::String),
-        ("name", Type::String),
-        ("arn", Type::String),
-        ("description", Type::String),
-        ("comparison_operator", Type::String),
-        ("threshold", Type::Number),
-        ("evaluation_periods", Type::Number),
-        ("datapoints_to_alarm", Type::Number),
-        ("treat_missing_data", Type::String),
-        ("metric_queries", Type::list(query_type())),
-        ("actions", Type::list(Type::String)),
-    ])
-}
-
-/// The `policies` attribute.
+/// The `policies` attribute: by purpose, each policy and the alarm that invokes it.
 pub fn policies_attribute(text: &str) -> Attribute {
-    Attribute::computed("policies", Type::list(policy_type())).describe(text)
+    Attribute::computed_nested(
+        "policies",
+        Nesting::Map,
+        vec![
+            Attribute::computed("name", Type::String)
+                .describe("Name of the scaling policy and of its alarm."),
+            Attribute::computed("arn", Type::String).describe("ARN of the scaling policy."),
+            Attribute::computed("does", Type::String).describe(
+                "What the policy does: `keeps EXPRESSION at TARGET` (target tracking) or \
+                 `ADJUSTMENT by breach: [lower, upper] → n, …` (step scaling; bounds relative \
+                 to the alarm threshold), with cooldowns.",
+            ),
+            Attribute::computed("alarm", Type::String).describe(
+                "When the alarm that invokes the policy fires: `EXPRESSION >= THRESHOLD for D \
+                 of N periods of P s`, over the metrics in `metrics`. Null for target \
+                 tracking, whose alarms Application Auto Scaling creates.",
+            ),
+            Attribute::computed("alarm_arn", Type::String).describe("ARN of the alarm."),
+        ],
+    )
+    .describe(text)
 }
 
-/// The `alarms` attribute.
-pub fn alarms_attribute(text: &str) -> Attribute {
-    Attribute::computed("alarms", Type::list(alarm_type())).describe(text)
+/// The `metrics` attribute: every metric the `policies` texts name, by id.
+pub fn metrics_attribute() -> Attribute {
+    Attribute::computed("metrics", Type::map(Type::String)).describe(
+        "The metrics the expressions in `policies` read, by id: `NAMESPACE METRIC \
+         DIMENSION=VALUE…, STATISTIC` (with the period when it is not 60 s).",
+    )
 }
 
-fn opt_int(v: Option<i32>) -> Value {
-    v.map_or(Value::Null, |n| Value::int(n.into()))
+/// The policies and alarms of a resource, one entry each (see the module doc).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lists {
+    /// Policy entries.
+    pub policies: Vec<Value>,
+    /// Alarm entries.
+    pub alarms: Vec<Value>,
 }
 
-fn opt_f64(v: Option<f64>) -> Value {
-    v.map_or(Value::Null, Value::number)
-}
-
-fn dims(d: &BTreeMap<String, String>) -> Value {
-    Value::string_map(d)
-}
-
-fn stat_fields(ms: &MetricStat) -> [(&'static str, Value); 5] {
-    [
-        ("namespace", Value::from(ms.metric.namespace.as_str())),
-        ("metric_name", Value::from(ms.metric.name.as_str())),
-        ("dimensions", dims(&ms.metric.dimensions)),
-        ("stat", Value::from(ms.stat.as_str())),
-        ("period", opt_int(ms.period)),
-    ]
-}
-
-/// A query as a state value.
-pub fn query_value(q: &MetricQuery) -> Value {
-    let mut v = Value::object([
-        ("id", Value::from(q.id.as_str())),
-        ("label", Value::opt_string(q.label.as_deref())),
-        ("return_data", Value::Bool(q.return_data)),
-        ("expression", Value::Null),
-        ("namespace", Value::Null),
-        ("metric_name", Value::Null),
-        ("dimensions", Value::Null),
-        ("stat", Value::Null),
-        ("period", Value::Null),
-    ]);
-    match &q.source {
-        QuerySource::Expression(e) => v.set("expression", Value::from(e.as_str())),
-        QuerySource::Metric(ms) => {
-            for (k, x) in stat_fields(ms) {
-                v.set(k, x);
-            }
-        }
-    }
-    v
-}
-
-/// A policy as a state value, with its ARN (null: does not exist; unknown: to be written).
-pub fn policy_value(purpose: &str, p: &Policy, arn: Value) -> Value {
-    let mut v = Value::object(
-        policy_type_keys()
-            .map(|k| (k, Value::Null))
-            .collect::<Vec<_>>(),
-    );
-    v.set("purpose", Value::from(purpose));
-    v.set("name", Value::from(p.name.as_str()));
-    v.set("arn", arn);
-    v.set("steps", Value::List(Vec::new()));
-    v.set("metric_queries", Value::List(Vec::new()));
-    match &p.kind {
-        PolicyKind::TargetTracking(t) => {
-            v.set("policy_type", Value::from("TargetTrackingScaling"));
-            v.set("target_value", Value::number(t.target_value));
-            v.set("disable_scale_in", Value::Bool(t.disable_scale_in));
-            v.set("scale_out_cooldown", opt_int(t.scale_out_cooldown));
-            v.set("scale_in_cooldown", opt_int(t.scale_in_cooldown));
-            v.set(
-                "metric_queries",
-                Value::List(t.metrics.iter().map(query_value).collect()),
-            );
-        }
-        PolicyKind::Step(s) => {
-            v.set("policy_type", Value::from("StepScaling"));
-            v.set(
-                "adjustment_type",
-                Value::from(s.adjustment_type.as_aws_str()),
-            );
-            v.set("cooldown", opt_int(s.cooldown));
-            v.set(
-                "metric_aggregation_type",
-                Value::opt_string(s.aggregation.map(|a| a.as_aws_str())),
-            );
-            v.set(
-                "min_adjustment_magnitude",
-                opt_int(s.min_adjustment_magnitude),
-            );
-            v.set(
-                "steps",
-                Value::List(
-                    s.steps
-                        .iter()
-                        .map(|a| {
-                            Value::object([
-                                ("lower_bound", opt_f64(a.lower_bound)),
-                                ("upper_bound", opt_f64(a.upper_bound)),
-                                (
-                                    "scaling_adjustment",
-                                    Value::int(a.scaling_adjustment.into()),
-                                ),
-                            ])
-                        })
-                        .collect(),
-                ),
-            );
-        }
-    }
-    v
-}
-
-fn policy_type_keys() -> impl Iterator<Item = String> {
-    let Type::Object(attrs) = policy_type() else {
-        unreachable!("policy_type is an object")
-    };
-    attrs.into_keys()
-}
-
-/// An alarm as a state value, with its ARN and actions.
-pub fn alarm_value(purpose: &str, a: &Alarm, arn: Value, actions: Value) -> Value {
-    let queries = match &a.metric {
-        AlarmMetric::Math(qs) => qs.iter().map(query_value).collect(),
-        AlarmMetric::Single(ms) => vec![query_value(&MetricQuery {
-            id: "m1".into(),
-            label: None,
-            return_data: true,
-            source: QuerySource::Metric(ms.clone()),
-        })],
-    };
+fn entry(purpose: &str, name: &str, arn: Value, shown: Shown) -> Value {
     Value::object([
         ("purpose", Value::from(purpose)),
-        ("name", Value::from(a.name.as_str())),
+        ("name", Value::from(name)),
         ("arn", arn),
-        ("description", Value::from(a.description.as_str())),
-        (
-            "comparison_operator",
-            Value::from(a.comparison.as_aws_str()),
-        ),
-        ("threshold", Value::number(a.threshold)),
-        (
-            "evaluation_periods",
-            Value::int(a.evaluation_periods.into()),
-        ),
-        ("datapoints_to_alarm", opt_int(a.datapoints_to_alarm)),
-        (
-            "treat_missing_data",
-            Value::from(a.missing_data.as_aws_str()),
-        ),
-        ("metric_queries", Value::List(queries)),
-        ("actions", actions),
+        ("text", Value::from(shown.text)),
+        ("metrics", Value::string_map(&shown.metrics)),
     ])
 }
 
-/// Whether two state objects describe the same configuration (ARNs aside).
-pub fn same_config(a: &Value, b: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        v.set("arn", Value::Null);
-        v
-    };
-    strip(a).semantically_equal(&strip(b))
+/// A policy entry, with its ARN (null: does not exist; unknown: to be written).
+pub fn policy_value(purpose: &str, p: &Policy, arn: Value) -> Value {
+    entry(purpose, &p.name, arn, show::policy(p))
 }
 
-/// The entry of a computed list with this `purpose`.
-pub fn by_purpose<'a>(list: &'a Value, purpose: &str) -> Option<&'a Value> {
-    list.elements()
+/// An alarm entry, with its ARN. Its actions are not part of it (they are its policy).
+pub fn alarm_value(purpose: &str, a: &Alarm, arn: Value) -> Value {
+    entry(purpose, &a.name, arn, show::alarm(a))
+}
+
+/// An alarm read from AWS: as [`alarm_value`], and when it does not invoke exactly
+/// `policy_arn` the text says what it invokes instead.
+pub fn observed_alarm_value(
+    purpose: &str,
+    a: &Alarm,
+    arn: &str,
+    policy_arn: Option<&str>,
+) -> Value {
+    let mut v = alarm_value(purpose, a, Value::from(arn));
+    let invokes_its_policy =
+        matches!((a.actions.as_slice(), policy_arn), ([one], Some(p)) if one == p);
+    if !invokes_its_policy {
+        let actions = if a.actions.is_empty() {
+            "nothing".to_owned()
+        } else {
+            a.actions.join(", ")
+        };
+        append(
+            &mut v,
+            &format!(" — but it invokes {actions}, not its policy"),
+        );
+    }
+    v
+}
+
+/// Adds `note` to an entry's text (what AWS holds differs from what the text shows).
+pub fn append(entry: &mut Value, note: &str) {
+    if let Some(t) = entry.get("text").as_str() {
+        let t = format!("{t}{note}");
+        entry.set("text", Value::from(t));
+    }
+}
+
+/// What of `found` differs from `wanted` outside the text: metric labels, the
+/// description. Empty when nothing does.
+pub fn detail_differs(found: &Detail<'_>, wanted: &Detail<'_>) -> Vec<&'static str> {
+    let labels = |qs: &[MetricQuery]| -> Vec<(String, Option<String>)> {
+        qs.iter().map(|q| (q.id.clone(), q.label.clone())).collect()
+    };
+    let mut out = Vec::new();
+    match (found, wanted) {
+        (Detail::Alarm(f), Detail::Alarm(w)) => {
+            if f.description != w.description {
+                out.push("description");
+            }
+            if let (AlarmMetric::Math(a), AlarmMetric::Math(b)) = (&f.metric, &w.metric)
+                && labels(a) != labels(b)
+            {
+                out.push("metric labels");
+            }
+        }
+        (Detail::Policy(f), Detail::Policy(w)) => {
+            if let (
+                crate::scaling::model::PolicyKind::TargetTracking(a),
+                crate::scaling::model::PolicyKind::TargetTracking(b),
+            ) = (&f.kind, &w.kind)
+                && labels(&a.metrics) != labels(&b.metrics)
+            {
+                out.push("metric labels");
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// An object for [`detail_differs`].
+#[derive(Debug, Clone, Copy)]
+pub enum Detail<'a> {
+    /// A scaling policy.
+    Policy(&'a Policy),
+    /// An alarm.
+    Alarm(&'a Alarm),
+}
+
+/// Whether two entries describe the same configuration (ARNs aside): same name, text and
+/// metrics.
+pub fn same_config(a: &Value, b: &Value) -> bool {
+    ["name", "text", "metrics"]
         .iter()
+        .all(|k| a.get(k).is_wholly_known() && a.get(k).semantically_equal(b.get(k)))
+}
+
+/// The entry of a list with this `purpose`.
+pub fn by_purpose<'a>(list: &'a [Value], purpose: &str) -> Option<&'a Value> {
+    list.iter()
         .find(|e| e.get("purpose").as_str() == Some(purpose))
 }
 
@@ -255,79 +175,397 @@ pub fn arn_of(entry: Option<&Value>) -> Option<&str> {
     entry.and_then(|e| e.get("arn").as_str())
 }
 
+/// The metrics a text names, from the `metrics` map of its resource.
+fn metrics_named(text: &Value, legend: &Value) -> Value {
+    let Some(t) = text.as_str() else {
+        return Value::Unknown;
+    };
+    let Some(all) = legend.entries() else {
+        return if legend.is_unknown() {
+            Value::Unknown
+        } else {
+            Value::Map(BTreeMap::new())
+        };
+    };
+    let words = show::words(t);
+    Value::Map(
+        all.iter()
+            .filter(|(id, _)| words.iter().any(|w| w == *id))
+            .map(|(id, v)| (id.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// Separates the purpose from the name in the key of an object recorded beside another
+/// of the same purpose (object names never hold a `:`).
+const OTHER_NAME: &str = ":";
+
+/// The entries a state (or plan) records.
+pub fn lists(state: &Value) -> Lists {
+    let legend = state.get("metrics");
+    let mut out = Lists::default();
+    let Some(map) = state.get("policies").entries() else {
+        return out;
+    };
+    for (key, e) in map {
+        let purpose = key.split(OTHER_NAME).next().unwrap_or(key);
+        let name = e.get("name").clone();
+        let policy_text = e.get("does");
+        if !e.get("arn").is_null() || !policy_text.is_null() {
+            out.policies.push(Value::object([
+                ("purpose", Value::from(purpose)),
+                ("name", name.clone()),
+                ("arn", e.get("arn").clone()),
+                ("text", policy_text.clone()),
+                ("metrics", metrics_named(policy_text, legend)),
+            ]));
+        }
+        let alarm_text = e.get("alarm");
+        if !e.get("alarm_arn").is_null() || !alarm_text.is_null() {
+            out.alarms.push(Value::object([
+                ("purpose", Value::from(purpose)),
+                ("name", name),
+                ("arn", e.get("alarm_arn").clone()),
+                ("text", alarm_text.clone()),
+                ("metrics", metrics_named(alarm_text, legend)),
+            ]));
+        }
+    }
+    out
+}
+
+/// Whether a state records no object at all.
+pub fn is_empty(state: &Value) -> bool {
+    let l = lists(state);
+    l.policies.is_empty() && l.alarms.is_empty()
+}
+
+/// Records `lists` in `out`'s `policies` and `metrics`. A metric id two entries define
+/// differently (only possible in objects changed outside Terraform) is listed with the
+/// first definition, and the text of the other says what it reads there.
+pub fn store(out: &mut Value, lists: &Lists) {
+    let mut legend: BTreeMap<String, Value> = BTreeMap::new();
+    let mut legend_unknown = false;
+    let mut with_notes = |e: &Value| -> Value {
+        let mut e = e.clone();
+        match e.get("metrics").entries() {
+            Some(m) => {
+                let mut notes = String::new();
+                for (id, def) in m {
+                    match legend.get(id) {
+                        Some(have) if !have.semantically_equal(def) => {
+                            notes.push_str(&format!(
+                                " — where {id} is {}",
+                                def.as_str().unwrap_or("(not known yet)")
+                            ));
+                        }
+                        Some(_) => {}
+                        None => {
+                            legend.insert(id.clone(), def.clone());
+                        }
+                    }
+                }
+                append(&mut e, &notes);
+            }
+            None => legend_unknown |= e.get("metrics").is_unknown(),
+        }
+        e
+    };
+    let policies: Vec<Value> = lists.policies.iter().map(&mut with_notes).collect();
+    let alarms: Vec<Value> = lists.alarms.iter().map(&mut with_notes).collect();
+    // One key per (purpose, name): the purpose alone for the first name seen (the wanted
+    // object: wanted entries come first), `PURPOSE:NAME` for another, such as the object
+    // under an old name a rename has not removed yet.
+    let mut keys: Vec<((String, String), String)> = Vec::new();
+    let mut key_of = |e: &Value| -> Option<String> {
+        let purpose = e.get("purpose").as_str()?.to_owned();
+        let name = e.get("name").as_str().unwrap_or_default().to_owned();
+        if let Some((_, k)) = keys.iter().find(|(pn, _)| pn.0 == purpose && pn.1 == name) {
+            return Some(k.clone());
+        }
+        let taken = keys.iter().any(|(pn, _)| pn.0 == purpose);
+        let k = if taken {
+            format!("{purpose}{OTHER_NAME}{name}")
+        } else {
+            purpose.clone()
+        };
+        keys.push(((purpose, name), k.clone()));
+        Some(k)
+    };
+    let mut map: BTreeMap<String, Value> = BTreeMap::new();
+    let blank = || {
+        Value::object([
+            ("name", Value::Null),
+            ("arn", Value::Null),
+            ("does", Value::Null),
+            ("alarm", Value::Null),
+            ("alarm_arn", Value::Null),
+        ])
+    };
+    for p in &policies {
+        let Some(key) = key_of(p) else { continue };
+        let slot = map.entry(key).or_insert_with(blank);
+        slot.set("name", p.get("name").clone());
+        slot.set("arn", p.get("arn").clone());
+        slot.set("does", p.get("text").clone());
+    }
+    for a in &alarms {
+        let Some(key) = key_of(a) else { continue };
+        let slot = map.entry(key).or_insert_with(blank);
+        slot.set("name", a.get("name").clone());
+        slot.set("alarm_arn", a.get("arn").clone());
+        slot.set("alarm", a.get("text").clone());
+    }
+    out.set("policies", Value::Map(map));
+    out.set(
+        "metrics",
+        if legend_unknown {
+            Value::Unknown
+        } else {
+            Value::Map(legend)
+        },
+    );
+}
+
+/// Records that nothing is known yet of the objects.
+pub fn store_unknown(out: &mut Value) {
+    out.set("policies", Value::Unknown);
+    out.set("metrics", Value::Unknown);
+}
+
+/// Records that no object exists.
+pub fn store_none(out: &mut Value) {
+    store(out, &Lists::default());
+}
+
+/// Plans the objects of a configuration some of whose inputs are unknown: `plan_of` runs
+/// with each unknown string, number or boolean input set to two different values (and to
+/// null, when that plans at all), and what comes out the same every time is known.
+/// `None` when the objects themselves depend on the unknowns, or `plan_of` cannot plan.
+pub fn plan_with_unknowns(
+    schema: &Schema,
+    planned: &Value,
+    plan_of: impl Fn(&Value) -> Option<Lists>,
+) -> Option<Lists> {
+    let unknown: Vec<(&str, Type)> = schema
+        .block
+        .attributes
+        .iter()
+        .filter(|a| planned.get(&a.name).is_unknown())
+        .map(|a| (a.name.as_str(), a.value_type()))
+        .filter(|(_, t)| matches!(t, Type::String | Type::Number | Type::Bool))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    let variant = |pick: usize| {
+        let mut v = planned.clone();
+        for (name, ty) in &unknown {
+            let x = match (ty, pick) {
+                (_, 2) => Value::Null,
+                (Type::String, 0) => Value::from("a"),
+                (Type::String, _) => Value::from("b"),
+                (Type::Number, 0) => Value::int(2),
+                (Type::Number, _) => Value::int(3),
+                (_, 0) => Value::Bool(false),
+                _ => Value::Bool(true),
+            };
+            v.set(name, x);
+        }
+        v
+    };
+    let first = plan_of(&variant(0))?;
+    let second = plan_of(&variant(1))?;
+    let mut merged = merge_unknowns(&first, &second)?;
+    if let Some(third) = plan_of(&variant(2)) {
+        merged = merge_unknowns(&merged, &third)?;
+    }
+    Some(merged)
+}
+
+/// Two plans of the same objects, from inputs that differ only where the configuration
+/// is unknown, made into one: what is equal in both is known, the rest unknown. `None`
+/// when they do not even plan the same objects.
+pub fn merge_unknowns(a: &Lists, b: &Lists) -> Option<Lists> {
+    let merge = |x: &[Value], y: &[Value]| -> Option<Vec<Value>> {
+        if x.len() != y.len() {
+            return None;
+        }
+        x.iter()
+            .zip(y)
+            .map(|(e, f)| {
+                if e.get("purpose") != f.get("purpose") {
+                    return None;
+                }
+                let mut m = e.clone();
+                for k in ["name", "arn", "text"] {
+                    if !e.get(k).semantically_equal(f.get(k)) {
+                        m.set(k, Value::Unknown);
+                    }
+                }
+                let metrics = match (e.get("metrics").entries(), f.get("metrics").entries()) {
+                    (Some(p), Some(q)) if p.keys().eq(q.keys()) => Value::Map(
+                        p.iter()
+                            .map(|(id, v)| {
+                                let same = q.get(id).is_some_and(|w| w.semantically_equal(v));
+                                (id.clone(), if same { v.clone() } else { Value::Unknown })
+                            })
+                            .collect(),
+                    ),
+                    _ => Value::Unknown,
+                };
+                m.set("metrics", metrics);
+                if !m.get("name").is_wholly_known() {
+                    m.set("arn", Value::Unknown);
+                }
+                Some(m)
+            })
+            .collect()
+    };
+    Some(Lists {
+        policies: merge(&a.policies, &b.policies)?,
+        alarms: merge(&a.alarms, &b.alarms)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scaling::model::{Comparison, Metric, MissingData, StepPolicy};
-    use crate::scaling::steps::{AdjustmentType, StepAdjustment};
+    use crate::scaling::backlog_policy::{compile, example_spec};
     use crate::tfplugin::msgpack;
 
-    fn step_policy() -> Policy {
-        Policy {
-            name: "p".into(),
-            resource_id: "service/c/s".into(),
-            kind: PolicyKind::Step(StepPolicy {
-                adjustment_type: AdjustmentType::ExactCapacity,
-                cooldown: Some(60),
-                aggregation: None,
-                min_adjustment_magnitude: None,
-                steps: vec![StepAdjustment {
-                    lower_bound: Some(0.0),
-                    upper_bound: None,
-                    scaling_adjustment: 1,
-                }],
-            }),
+    fn example_lists(arn: &Value) -> Lists {
+        let c = compile(&example_spec());
+        Lists {
+            policies: c
+                .policies
+                .iter()
+                .map(|(p, x)| policy_value(p.as_str(), x, arn.clone()))
+                .collect(),
+            alarms: c
+                .alarms
+                .iter()
+                .map(|(p, x)| alarm_value(p.as_str(), x, arn.clone()))
+                .collect(),
+        }
+    }
+
+    fn state_type() -> Type {
+        Type::object([
+            ("policies", policies_attribute("").value_type()),
+            ("metrics", metrics_attribute().value_type()),
+        ])
+    }
+
+    #[test]
+    fn stored_lists_fit_the_schema_and_read_back_the_same() {
+        for arn in [Value::from("arn:1"), Value::Unknown, Value::Null] {
+            let lists = example_lists(&arn);
+            let mut state = Value::object([("policies", Value::Null), ("metrics", Value::Null)]);
+            store(&mut state, &lists);
+            assert!(msgpack::encode(&state, &state_type()).is_ok());
+            let back = super::lists(&state);
+            let key = |l: &Lists| {
+                let mut k: Vec<String> = l
+                    .policies
+                    .iter()
+                    .chain(&l.alarms)
+                    .map(|e| format!("{e:?}"))
+                    .collect();
+                k.sort();
+                k
+            };
+            if arn.is_null() {
+                // Entries that neither exist nor are planned still show their text.
+                assert_eq!(back.policies.len(), 3);
+            }
+            assert_eq!(key(&back), key(&lists), "arn {arn:?}");
         }
     }
 
     #[test]
-    fn policy_values_fit_the_schema_type_and_encode() {
-        let v = policy_value("wake", &step_policy(), Value::Unknown);
-        assert!(msgpack::encode(&v, &policy_type()).is_ok());
-        assert_eq!(
-            v.get("steps").elements()[0].get("upper_bound"),
-            &Value::Null
-        );
-        assert_eq!(v.get("adjustment_type"), &Value::from("ExactCapacity"));
-    }
-
-    #[test]
-    fn alarm_values_fit_the_schema_type() {
-        let a = Alarm {
-            name: "a".into(),
-            description: "d".into(),
-            metric: AlarmMetric::Math(vec![MetricQuery::metric(
-                "m",
-                MetricStat {
-                    metric: Metric {
-                        namespace: "AWS/SQS".into(),
-                        name: "X".into(),
-                        dimensions: BTreeMap::new(),
-                    },
-                    stat: "Maximum".into(),
-                    period: Some(60),
-                    unit: None,
-                },
-                "M",
-            )]),
-            comparison: Comparison::GreaterOrEqual,
-            threshold: 1.0,
-            evaluation_periods: 1,
-            datapoints_to_alarm: Some(1),
-            missing_data: MissingData::NotBreaching,
-            actions: vec![],
-        };
-        let v = alarm_value("wake", &a, Value::Null, Value::List(vec![]));
-        assert!(msgpack::encode(&v, &alarm_type()).is_ok());
-    }
-
-    #[test]
     fn same_config_ignores_only_the_arn() {
-        let a = policy_value("wake", &step_policy(), Value::from("arn:1"));
-        let b = policy_value("wake", &step_policy(), Value::Unknown);
-        assert!(same_config(&a, &b));
-        let mut c = b.clone();
-        c.set("cooldown", Value::int(61));
-        assert!(!same_config(&a, &c));
+        let a = example_lists(&Value::from("arn:1"));
+        let b = example_lists(&Value::Unknown);
+        assert!(same_config(&a.alarms[0], &b.alarms[0]));
+        let mut c = b.alarms[0].clone();
+        append(&mut c, " — but it invokes nothing, not its policy");
+        assert!(!same_config(&a.alarms[0], &c));
+        let mut d = b.alarms[0].clone();
+        d.set("metrics", Value::Map(BTreeMap::new()));
+        assert!(!same_config(&a.alarms[0], &d));
+    }
+
+    #[test]
+    fn a_metric_defined_twice_differently_shows_in_the_text() {
+        let mut lists = example_lists(&Value::from("arn:1"));
+        let mut m = lists.alarms[1]
+            .get("metrics")
+            .entries()
+            .cloned()
+            .unwrap_or_default();
+        m.insert("visible".into(), Value::from("AWS/SQS Other, Maximum"));
+        lists.alarms[1].set("metrics", Value::Map(m));
+        let mut state = Value::object([("policies", Value::Null), ("metrics", Value::Null)]);
+        store(&mut state, &lists);
+        let texts: Vec<&str> = state
+            .get("policies")
+            .entries()
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(|e| e.get("alarm").as_str())
+            .collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.ends_with(" — where visible is AWS/SQS Other, Maximum")),
+            "{texts:?}"
+        );
+    }
+
+    #[test]
+    fn merged_plans_are_unknown_only_where_they_differ() {
+        let a = example_lists(&Value::from("arn:1"));
+        let mut spec = example_spec();
+        spec.owned_capacity = Some((0, 7));
+        let c = compile(&spec);
+        let b = Lists {
+            policies: c
+                .policies
+                .iter()
+                .map(|(p, x)| policy_value(p.as_str(), x, Value::from("arn:1")))
+                .collect(),
+            alarms: c
+                .alarms
+                .iter()
+                .map(|(p, x)| alarm_value(p.as_str(), x, Value::from("arn:1")))
+                .collect(),
+        };
+        let m = merge_unknowns(&a, &b).expect("the same objects");
+        assert_eq!(
+            m, a,
+            "the capacity range is the scalable target's, not the objects'"
+        );
+        let mut spec = example_spec();
+        spec.idle_minutes = 30;
+        let c = compile(&spec);
+        let b = Lists {
+            policies: a.policies.clone(),
+            alarms: c
+                .alarms
+                .iter()
+                .map(|(p, x)| alarm_value(p.as_str(), x, Value::from("arn:1")))
+                .collect(),
+        };
+        let m = merge_unknowns(&a, &b).expect("the same objects");
+        let drain = by_purpose(&m.alarms, "drain-to-zero").expect("a drain alarm");
+        assert!(drain.get("text").is_unknown());
+        assert_eq!(
+            drain.get("arn"),
+            &Value::from("arn:1"),
+            "it keeps its name, so its ARN"
+        );
+        let wake = by_purpose(&m.alarms, "wake-from-zero").expect("a wake alarm");
+        assert!(wake.get("text").is_wholly_known());
     }
 }

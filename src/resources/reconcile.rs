@@ -5,8 +5,9 @@
 //!
 //! Every object is identified by a *purpose* label (e.g. `wake-from-zero`, `lower`); an
 //! alarm invokes the policy with the same purpose. What exists is recorded in the
-//! `policies` and `alarms` state lists (see `objects.rs`): an ARN that is null means the
-//! object does not exist, an ARN unknown in a plan means it will be written.
+//! `policies` state map (see `objects.rs`): an ARN that is null means the object does not
+//! exist. An object is written when what state records of it differs from what is
+//! wanted; it keeps its ARN when it keeps its name.
 //!
 //! No object is ever shared with another resource (see `ownership.rs`): names are claimed
 //! at plan, objects state does not record are checked before anything is written, and the
@@ -14,7 +15,10 @@
 
 use std::collections::BTreeMap;
 
-use super::objects::{alarm_value, arn_of, by_purpose, policy_value, same_config};
+use super::objects::{
+    self, Detail, Lists, alarm_value, arn_of, by_purpose, detail_differs, observed_alarm_value,
+    policy_value, same_config,
+};
 use super::ownership::{Clash, Object, Owner, user_tags};
 use super::support::aws_error;
 use crate::aws::{self, AwsError, app_autoscaling as aas, cloudwatch as cw};
@@ -217,18 +221,17 @@ pub fn claim(client: &Clients, desired: &Desired, diags: &mut Diagnostics) -> bo
     }
 }
 
-/// The planned `policies` and `alarms` lists: each object keeps its ARN only when it
-/// exists with exactly the desired configuration; otherwise its ARN is unknown. An alarm's
-/// actions are its policy's ARN when that is known.
-pub fn plan(desired: &Desired, prior: &Value) -> (Value, Value) {
-    let mut policy_arns = BTreeMap::new();
+/// The planned objects: each keeps its ARN when state records it under the same name
+/// (PutScalingPolicy updates a policy in place and an alarm's ARN is its name); a new one's
+/// is unknown.
+pub fn plan(desired: &Desired, prior: &Value) -> Lists {
+    let before = objects::lists(prior);
     let policies = desired
         .policies
         .iter()
         .map(|(purpose, p)| {
             let mut v = policy_value(purpose, p, Value::Unknown);
-            keep_arn(&mut v, by_purpose(prior.get("policies"), purpose));
-            policy_arns.insert(purpose.as_str(), v.get("arn").clone());
+            keep_arn(&mut v, recorded_entry(&before.policies, purpose, &p.name));
             v
         })
         .collect();
@@ -236,23 +239,16 @@ pub fn plan(desired: &Desired, prior: &Value) -> (Value, Value) {
         .alarms
         .iter()
         .map(|(purpose, a)| {
-            let actions = match policy_arns.get(purpose.as_str()) {
-                Some(Value::String(arn)) => Value::List(vec![Value::from(arn.as_str())]),
-                _ => Value::Unknown,
-            };
-            let mut v = alarm_value(purpose, a, Value::Unknown, actions);
-            keep_arn(&mut v, by_purpose(prior.get("alarms"), purpose));
+            let mut v = alarm_value(purpose, a, Value::Unknown);
+            keep_arn(&mut v, recorded_entry(&before.alarms, purpose, &a.name));
             v
         })
         .collect();
-    (Value::List(policies), Value::List(alarms))
+    Lists { policies, alarms }
 }
 
 fn keep_arn(planned: &mut Value, before: Option<&Value>) {
-    if let Some(b) = before
-        && same_config(b, planned)
-        && let Some(arn) = b.get("arn").as_str()
-    {
+    if let Some(arn) = arn_of(before) {
         planned.set("arn", Value::from(arn));
     }
 }
@@ -346,10 +342,11 @@ pub async fn check_new_objects(
     state: &Value,
 ) -> Result<(), ObjectError> {
     client.claims.claim(&desired.objects(), &desired.owner)?;
+    let recorded = objects::lists(state);
     let new_alarms: Vec<String> = desired
         .alarms
         .iter()
-        .filter(|(p, a)| recorded_entry(state.get("alarms"), p, &a.name).is_none())
+        .filter(|(p, a)| recorded_entry(&recorded.alarms, p, &a.name).is_none())
         .map(|(_, a)| a.name.clone())
         .collect();
     let ours: Vec<&str> = desired
@@ -365,7 +362,7 @@ pub async fn check_new_objects(
     let new_policies: Vec<String> = desired
         .policies
         .iter()
-        .filter(|(p, x)| recorded_entry(state.get("policies"), p, &x.name).is_none())
+        .filter(|(p, x)| recorded_entry(&recorded.policies, p, &x.name).is_none())
         .map(|(_, x)| x.name.clone())
         .collect();
     if !new_policies.is_empty() {
@@ -451,7 +448,7 @@ pub struct Tags<'a> {
     pub want: &'a BTreeMap<String, String>,
 }
 
-/// Writes what the plan marks as to be written — policies, then the alarms invoking them
+/// Writes what differs from what state records — policies, then the alarms invoking them
 /// (tagged at creation, re-tagged when tags change), then removes objects no longer
 /// wanted, or left under an old name after a rename (alarms before policies) — recording
 /// in `out` what exists after every step.
@@ -462,11 +459,30 @@ pub async fn write(
     client: &Clients,
     desired: &Desired,
     state: &Value,
-    planned: &Value,
     tags: Tags<'_>,
     out: &mut Value,
     diags: &mut Diagnostics,
 ) -> Result<(), ()> {
+    let recorded = objects::lists(state);
+    let mut done = Lists::default();
+    let result = write_objects(client, desired, &recorded, tags, &mut done).await;
+    if result.is_err() {
+        keep_unwritten(&mut done.policies, &recorded.policies);
+        keep_unwritten(&mut done.alarms, &recorded.alarms);
+    }
+    objects::store(out, &done);
+    result.map_err(|e| report(diags, &e))
+}
+
+/// The steps of [`write`]; `done` lists what exists after each (objects due for removal
+/// stay listed until they are gone).
+async fn write_objects(
+    client: &Clients,
+    desired: &Desired,
+    recorded: &Lists,
+    tags: Tags<'_>,
+    done: &mut Lists,
+) -> Result<(), ObjectError> {
     let new_tags = tags.had != tags.want;
     let (had_tags, want_tags) = (
         desired.owner.tagged(tags.had),
@@ -482,139 +498,86 @@ pub async fn write(
         .iter()
         .map(|(p, x)| (p.as_str(), x.name.as_str()))
         .collect();
-
-    let mut policies: Vec<Value> = Vec::new();
-    let mut policy_arns: BTreeMap<&str, String> = BTreeMap::new();
-    for (purpose, policy) in &desired.policies {
-        let before = recorded_entry(state.get("policies"), purpose, &policy.name);
-        let planned_arn = arn_of(by_purpose(planned.get("policies"), purpose));
-        if let (Some(arn), Some(b)) = (planned_arn, before)
-            && arn_of(Some(b)) == Some(arn)
-        {
-            policy_arns.insert(purpose, arn.to_owned());
-            policies.push(b.clone());
-            continue;
-        }
-        match aas::put_scaling_policy(&client.aas, &client.stop, policy).await {
-            Ok(observed) => {
-                policy_arns.insert(purpose, observed.arn.clone());
-                policies.push(policy_value(purpose, policy, Value::from(observed.arn)));
-            }
-            Err(e) => {
-                aws_error(diags, &e);
-                keep_unwritten(&mut policies, state.get("policies"));
-                out.set("policies", Value::List(policies));
-                return Err(());
-            }
-        }
-    }
-    let stale_policies: Vec<Value> = state
-        .get("policies")
-        .elements()
+    let stale_policies: Vec<Value> = recorded
+        .policies
         .iter()
         .filter(|e| !wanted(&policy_keys, e))
         .cloned()
         .collect();
-    out.set(
-        "policies",
-        Value::List(policies.iter().chain(&stale_policies).cloned().collect()),
-    );
 
-    let mut alarms: Vec<Value> = Vec::new();
+    let mut policy_arns: BTreeMap<&str, String> = BTreeMap::new();
+    for (purpose, policy) in &desired.policies {
+        let before = recorded_entry(&recorded.policies, purpose, &policy.name);
+        let wanted_entry = policy_value(purpose, policy, Value::Null);
+        if let Some(b) = before
+            && let Some(arn) = arn_of(Some(b))
+            && same_config(b, &wanted_entry)
+        {
+            policy_arns.insert(purpose, arn.to_owned());
+            done.policies.push(b.clone());
+            continue;
+        }
+        let observed = aas::put_scaling_policy(&client.aas, &client.stop, policy).await?;
+        policy_arns.insert(purpose, observed.arn.clone());
+        done.policies
+            .push(policy_value(purpose, policy, Value::from(observed.arn)));
+    }
+    done.policies.extend(stale_policies.iter().cloned());
+
     for (purpose, alarm) in &desired.alarms {
         let Some(policy_arn) = policy_arns.get(purpose.as_str()) else {
             continue;
         };
         let mut alarm = alarm.clone();
         alarm.actions = vec![policy_arn.clone()];
-        let actions = Value::List(vec![Value::from(policy_arn.as_str())]);
-        let before = recorded_entry(state.get("alarms"), purpose, &alarm.name);
-        let unchanged = arn_of(by_purpose(planned.get("alarms"), purpose)).is_some()
-            && before.is_some_and(|b| {
-                same_config(
-                    b,
-                    &alarm_value(purpose, &alarm, Value::Null, actions.clone()),
-                )
-            });
-        if !unchanged
-            && let Err(e) = cw::put_metric_alarm(&client.cloudwatch, &alarm, &want_tags).await
-        {
-            aws_error(diags, &e);
-            keep_unwritten(&mut alarms, state.get("alarms"));
-            out.set("alarms", Value::List(alarms));
-            return Err(());
+        let before = recorded_entry(&recorded.alarms, purpose, &alarm.name);
+        let unchanged = before.is_some_and(|b| {
+            arn_of(Some(b)).is_some() && same_config(b, &alarm_value(purpose, &alarm, Value::Null))
+        });
+        if !unchanged {
+            cw::put_metric_alarm(&client.cloudwatch, &alarm, &want_tags).await?;
         }
         let arn = arn_of(before).map_or_else(|| alarm_arn(policy_arn, &alarm.name), str::to_owned);
         let existed = arn_of(before).is_some();
-        alarms.push(alarm_value(
-            purpose,
-            &alarm,
-            Value::from(arn.as_str()),
-            actions,
-        ));
+        done.alarms
+            .push(alarm_value(purpose, &alarm, Value::from(arn.as_str())));
         // A new alarm got its tags from PutMetricAlarm; an existing one keeps its old ones.
         // A new one must carry our owner tag: had another resource created it since the
         // check, PutMetricAlarm would have kept that resource's tags.
-        let tagged = if existed {
+        if existed {
             if new_tags {
-                cw::sync_tags(&client.cloudwatch, &arn, &had_tags, &want_tags)
-                    .await
-                    .map_err(ObjectError::from)
-            } else {
-                Ok(())
+                cw::sync_tags(&client.cloudwatch, &arn, &had_tags, &want_tags).await?;
             }
         } else {
             let found = cw::ObservedAlarm {
                 alarm: alarm.clone(),
                 arn: arn.clone(),
             };
-            check_alarm_owner(client, desired, &found).await
-        };
-        if let Err(e) = tagged {
-            report(diags, &e);
-            keep_unwritten(&mut alarms, state.get("alarms"));
-            out.set("alarms", Value::List(alarms));
-            return Err(());
+            check_alarm_owner(client, desired, &found).await?;
         }
     }
-    let stale_alarms: Vec<String> = state
-        .get("alarms")
-        .elements()
+    let stale_alarms: Vec<String> = recorded
+        .alarms
         .iter()
         .filter(|e| !wanted(&alarm_keys, e))
         .filter_map(|e| e.get("name").as_str().map(str::to_owned))
         .collect();
-    if !stale_alarms.is_empty()
-        && let Err(e) = cw::delete_alarms(&client.cloudwatch, &stale_alarms).await
-    {
-        aws_error(diags, &e);
-        keep_unwritten(&mut alarms, state.get("alarms"));
-        out.set("alarms", Value::List(alarms));
-        return Err(());
+    if !stale_alarms.is_empty() {
+        cw::delete_alarms(&client.cloudwatch, &stale_alarms).await?;
     }
-    out.set("alarms", Value::List(alarms));
-    for (i, stale) in stale_policies.iter().enumerate() {
+    for stale in &stale_policies {
         if let Some(name) = stale.get("name").as_str() {
             let r = aas::delete_scaling_policy(&client.aas, &desired.resource_id, name).await;
-            if let Err(e) = aws::ignore_not_found(r) {
-                aws_error(diags, &e);
-                let left = policies
-                    .iter()
-                    .chain(&stale_policies[i..])
-                    .cloned()
-                    .collect();
-                out.set("policies", Value::List(left));
-                return Err(());
-            }
+            aws::ignore_not_found(r)?;
+            done.policies.retain(|e| e != stale);
         }
     }
-    out.set("policies", Value::List(policies));
     Ok(())
 }
 
 /// The recorded entry for an object of this purpose *and* name: after a rename, the entry
 /// under the old name is another object (deleted once the new one exists).
-fn recorded_entry<'a>(list: &'a Value, purpose: &str, name: &str) -> Option<&'a Value> {
+fn recorded_entry<'a>(list: &'a [Value], purpose: &str, name: &str) -> Option<&'a Value> {
     by_purpose(list, purpose).filter(|e| e.get("name").as_str() == Some(name))
 }
 
@@ -627,8 +590,8 @@ fn wanted(keys: &[(&str, &str)], entry: &Value) -> bool {
 /// After a failed write, adds the recorded entries (what exists) of every object not
 /// written yet — those due for deletion, or renamed, included — so state still lists all
 /// of them.
-fn keep_unwritten(done: &mut Vec<Value>, recorded: &Value) {
-    for e in recorded.elements() {
+fn keep_unwritten(done: &mut Vec<Value>, recorded: &[Value]) {
+    for e in recorded {
         let key = (e.get("purpose"), e.get("name"));
         if !done
             .iter()
@@ -642,10 +605,8 @@ fn keep_unwritten(done: &mut Vec<Value>, recorded: &Value) {
 /// What a read found.
 #[derive(Debug, Default)]
 pub struct Observed {
-    /// The `policies` list for state (missing objects keep their entry, ARN null).
-    pub policies: Vec<Value>,
-    /// The `alarms` list for state, likewise.
-    pub alarms: Vec<Value>,
+    /// The entries for state (missing objects keep their entry, ARN null).
+    pub lists: Lists,
     /// The policies AWS holds.
     pub found_policies: Vec<aas::ObservedPolicy>,
     /// The alarms CloudWatch holds.
@@ -664,7 +625,9 @@ impl Observed {
 /// Reads the named policies and alarms (one call each, made together) and the tags of the
 /// first alarm found (one more, once the alarms are known), checking that it is still
 /// `owner`'s: two round trips. `policies` and `alarms` are (purpose, name) pairs; `state`
-/// supplies the entries of objects that have gone.
+/// supplies the entries of objects that have gone. With `wanted` (what the recorded
+/// inputs compile to), an object whose labels or description differ from it says so in
+/// its text.
 ///
 /// # Errors
 /// API errors (the policies' before the alarms', as if read one after the other); a clash
@@ -677,6 +640,7 @@ pub async fn read(
     policies: &[(String, String)],
     alarms: &[(String, String)],
     state: &Value,
+    wanted: Option<&Desired>,
 ) -> Result<Observed, ObjectError> {
     let policy_names: Vec<String> = policies.iter().map(|(_, n)| n.clone()).collect();
     let alarm_names: Vec<String> = alarms.iter().map(|(_, n)| n.clone()).collect();
@@ -708,42 +672,75 @@ pub async fn read(
         }
         _ => None,
     };
-    let gone = |list: &str, purpose: &str| {
-        by_purpose(state.get(list), purpose).map(|e| {
+    let recorded = objects::lists(state);
+    let gone = |list: &[Value], purpose: &str, name: &str| {
+        recorded_entry(list, purpose, name).map(|e| {
             let mut e = e.clone();
             e.set("arn", Value::Null);
             e
         })
     };
+    let note = |entry: &mut Value, found: Detail<'_>, want: Option<Detail<'_>>| {
+        if let Some(w) = want {
+            let differs = detail_differs(&found, &w);
+            if !differs.is_empty() {
+                objects::append(
+                    entry,
+                    &format!(" — AWS holds other {}", differs.join(" and ")),
+                );
+            }
+        }
+    };
     let mut out = Observed::default();
+    let mut policy_arns: BTreeMap<&str, &str> = BTreeMap::new();
     for (purpose, name) in policies {
         match found_policies.iter().find(|o| &o.policy.name == name) {
-            Some(o) => out.policies.push(policy_value(
-                purpose,
-                &o.policy,
-                Value::from(o.arn.as_str()),
-            )),
-            None => out.policies.extend(gone("policies", purpose)),
+            Some(o) => {
+                policy_arns.insert(purpose.as_str(), o.arn.as_str());
+                let mut e = policy_value(purpose, &o.policy, Value::from(o.arn.as_str()));
+                let want = wanted.and_then(|d| {
+                    d.policies
+                        .iter()
+                        .find(|(p, x)| p == purpose && &x.name == name)
+                });
+                note(
+                    &mut e,
+                    Detail::Policy(&o.policy),
+                    want.map(|(_, x)| Detail::Policy(x)),
+                );
+                out.lists.policies.push(e);
+            }
+            None => out
+                .lists
+                .policies
+                .extend(gone(&recorded.policies, purpose, name)),
         }
     }
     for (purpose, name) in alarms {
         match found_alarms.iter().find(|o| &o.alarm.name == name) {
             Some(o) => {
-                let actions = Value::List(
-                    o.alarm
-                        .actions
-                        .iter()
-                        .map(|a| Value::from(a.as_str()))
-                        .collect(),
-                );
-                out.alarms.push(alarm_value(
+                let mut e = observed_alarm_value(
                     purpose,
                     &o.alarm,
-                    Value::from(o.arn.as_str()),
-                    actions,
-                ));
+                    &o.arn,
+                    policy_arns.get(purpose.as_str()).copied(),
+                );
+                let want = wanted.and_then(|d| {
+                    d.alarms
+                        .iter()
+                        .find(|(p, x)| p == purpose && &x.name == name)
+                });
+                note(
+                    &mut e,
+                    Detail::Alarm(&o.alarm),
+                    want.map(|(_, x)| Detail::Alarm(x)),
+                );
+                out.lists.alarms.push(e);
             }
-            None => out.alarms.extend(gone("alarms", purpose)),
+            None => out
+                .lists
+                .alarms
+                .extend(gone(&recorded.alarms, purpose, name)),
         }
     }
     out.found_policies = found_policies;
@@ -752,24 +749,30 @@ pub async fn read(
     Ok(out)
 }
 
-/// The (purpose, name) pairs of a state list, for [`read`].
-pub fn recorded(state: &Value, list: &str) -> Vec<(String, String)> {
-    state
-        .get(list)
-        .elements()
-        .iter()
-        .filter_map(|e| {
-            Some((
-                e.get("purpose").as_str()?.to_owned(),
-                e.get("name").as_str()?.to_owned(),
-            ))
-        })
-        .collect()
+/// (purpose, name) pairs, as [`read`] takes them.
+pub type Keys = Vec<(String, String)>;
+
+/// The (purpose, name) pairs of the policies and of the alarms state records, for [`read`].
+pub fn recorded(state: &Value) -> (Keys, Keys) {
+    let pairs = |list: &[Value]| {
+        list.iter()
+            .filter_map(|e| {
+                Some((
+                    e.get("purpose").as_str()?.to_owned(),
+                    e.get("name").as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    };
+    let l = objects::lists(state);
+    (pairs(&l.policies), pairs(&l.alarms))
 }
 
-/// The object names a state list records.
-pub fn recorded_names(state: &Value, list: &str) -> Vec<String> {
-    recorded(state, list).into_iter().map(|(_, n)| n).collect()
+/// The policy and alarm names state records.
+pub fn recorded_names(state: &Value) -> (Vec<String>, Vec<String>) {
+    let (p, a) = recorded(state);
+    let names = |v: Keys| v.into_iter().map(|(_, n)| n).collect();
+    (names(p), names(a))
 }
 
 /// The names of `names` not in `known`.
@@ -806,7 +809,7 @@ pub async fn delete(
     diags: &mut Diagnostics,
 ) -> Result<(), ()> {
     let result = async {
-        let mut alarms = recorded_names(state, "alarms");
+        let (mut policies, mut alarms) = recorded_names(state);
         let extra = not_in(&unrecorded.alarms, &alarms);
         if !extra.is_empty() {
             for found in cw::find_alarms_by_names(&client.cloudwatch, &extra).await? {
@@ -820,7 +823,6 @@ pub async fn delete(
         if !delete_policies {
             return Ok(());
         }
-        let mut policies = recorded_names(state, "policies");
         let extra = not_in(&unrecorded.policies, &policies);
         if !extra.is_empty() {
             for found in aas::find_scaling_policies(&client.aas, resource_id, &extra).await? {

@@ -154,12 +154,11 @@ fn schema() -> Schema {
             Attribute::computed("scalable_target_arn", Type::String)
                 .describe("ARN of the owned scalable target (null when attached)."),
             objects::policies_attribute(
-                "The scaling policies as AWS holds them: target tracking on backlog per task, \
-                 and the wake and drain step policies.",
+                "The objects as AWS holds them, by purpose: `backlog-per-task` (target \
+                 tracking), and `wake-from-zero` and `drain-to-zero` (step policies with the \
+                 metric-math alarms that invoke them).",
             ),
-            objects::alarms_attribute(
-                "The metric-math alarms that trigger the wake and drain policies.",
-            ),
+            objects::metrics_attribute(),
         ])
         .describe(
             "Scales an ECS service on the backlog of its SQS queue: target tracking on \
@@ -519,6 +518,13 @@ fn desired(spec: &BacklogSpec, compiled: &Compiled) -> reconcile::Desired {
     }
 }
 
+/// The objects a plan (or state) whose inputs are known compiles to, as modify_plan plans
+/// them and apply writes them; for the simulator.
+pub(crate) fn planned_objects(planned: &Value) -> Option<reconcile::Desired> {
+    let spec = spec_from(planned)?;
+    Some(desired(&spec, &compile(&spec)))
+}
+
 /// The import id.
 fn import_id(v: &Value) -> Option<String> {
     Some(format!(
@@ -593,13 +599,18 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
                         reconcile::report_clash(diags, &c);
                     }
                 }
-                let (policies, alarms) = reconcile::plan(&desired, &prior);
-                p.set("policies", policies);
-                p.set("alarms", alarms);
+                let lists = reconcile::plan(&desired, &prior);
+                objects::store(p, &lists);
             }
             None => {
-                p.set("policies", Value::Unknown);
-                p.set("alarms", Value::Unknown);
+                let plan_of = |v: &Value| {
+                    let spec = spec_from(v)?;
+                    Some(reconcile::plan(&desired(&spec, &compile(&spec)), &prior))
+                };
+                match objects::plan_with_unknowns(&schema(), p, plan_of) {
+                    Some(lists) => objects::store(p, &lists),
+                    None => objects::store_unknown(p),
+                }
             }
         }
         tags::plan_tags_all(client.map(|c| &c.default_tags), p);
@@ -630,16 +641,14 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         let compiled = compile(&spec);
         let mut skeleton = planned.clone();
         skeleton.set("scalable_target_arn", Value::Null);
-        skeleton.set("policies", Value::List(Vec::new()));
-        skeleton.set("alarms", Value::List(Vec::new()));
+        objects::store_none(&mut skeleton);
         skeleton.set("tags_all", Value::Map(BTreeMap::new()));
         let state = reconcile(client, &spec, &compiled, &skeleton, planned, diags).await;
         if !diags.has_errors() {
             reconcile::warn_other_policies(client, &desired(&spec, &compiled), diags).await;
         }
-        let created_anything = state.get("scalable_target_arn").as_str().is_some()
-            || !state.get("policies").elements().is_empty()
-            || !state.get("alarms").elements().is_empty();
+        let created_anything =
+            state.get("scalable_target_arn").as_str().is_some() || !objects::is_empty(&state);
         if created_anything { state } else { Value::Null }
     }
 
@@ -705,7 +714,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         // Its own policies: those state records, and any under its names that an
         // interrupted apply wrote before state recorded them.
         let names: Vec<String> = Purpose::ALL.iter().map(|p| p.object_name(name)).collect();
-        let mut ours = reconcile::recorded_names(state, "policies");
+        let (mut ours, _) = reconcile::recorded_names(state);
         ours.extend(names.iter().cloned());
         let release = if owned {
             match reconcile::release_target(client, &resource_id, &owner, &ours).await {
@@ -898,7 +907,7 @@ async fn reconcile(
         return out;
     }
     if spec.task_count == TaskCountSource::ContainerInsights
-        && (state.get("policies").elements().is_empty()
+        && (objects::is_empty(state)
             || state.get("task_count_source") != planned.get("task_count_source")
             || state.get("cluster_name") != planned.get("cluster_name"))
         && !check_container_insights(client, &spec.cluster, diags).await
@@ -1000,7 +1009,7 @@ async fn reconcile(
         had: &had_tags,
         want: &want_tags,
     };
-    if reconcile::write(client, &desired, state, planned, tags, &mut out, diags)
+    if reconcile::write(client, &desired, state, tags, &mut out, diags)
         .await
         .is_ok()
     {
@@ -1062,6 +1071,7 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     let mut exists = false;
     let prior_all = state.get("tags_all");
     let wants_tags = prior_all.is_null() || prior_all.entries().is_some_and(|m| !m.is_empty());
+    let wanted = spec_from(state).map(|spec| desired(&spec, &compile(&spec)));
 
     let (policies, alarms) = if importing {
         let all = Purpose::ALL;
@@ -1072,10 +1082,7 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
         };
         (pairs(&all), pairs(&all[1..]))
     } else {
-        (
-            reconcile::recorded(state, "policies"),
-            reconcile::recorded(state, "alarms"),
-        )
+        reconcile::recorded(state)
     };
     // The target (then its tags) and the objects (then the first alarm's tags) are read
     // together; errors are reported in the order of a sequential read.
@@ -1096,7 +1103,15 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     };
     let (target, observed) = tokio::join!(
         target,
-        reconcile::read(client, &owner, &resource_id, &policies, &alarms, state)
+        reconcile::read(
+            client,
+            &owner,
+            &resource_id,
+            &policies,
+            &alarms,
+            state,
+            wanted.as_ref()
+        )
     );
     let mut target_tags = None;
     match target? {
@@ -1112,8 +1127,7 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     }
     let observed = observed?;
     exists |= observed.any();
-    out.set("policies", Value::List(observed.policies));
-    out.set("alarms", Value::List(observed.alarms));
+    objects::store(&mut out, &observed.lists);
     let (found, found_alarms) = (observed.found_policies, observed.found_alarms);
 
     if !exists {
@@ -1396,8 +1410,7 @@ mod tests {
         assert!(errors_at(&c).is_empty());
     }
 
-    #[test]
-    fn planned_objects_keep_arns_only_when_unchanged() {
+    fn known_plan() -> Value {
         let mut planned = config(&[]);
         for (k, v) in [
             ("include_in_flight", Value::Bool(true)),
@@ -1412,61 +1425,109 @@ mod tests {
         ] {
             planned.set(k, v);
         }
-        let spec = spec_from(&planned).expect("known spec");
-        let (fresh_policies, _) = reconcile::plan(&desired(&spec, &compile(&spec)), &Value::Null);
+        planned
+    }
+
+    fn planned_lists(planned: &Value, prior: &Value) -> objects::Lists {
+        let spec = spec_from(planned).expect("known spec");
+        reconcile::plan(&desired(&spec, &compile(&spec)), prior)
+    }
+
+    #[test]
+    fn planned_objects_keep_their_arns_while_they_keep_their_names() {
+        let planned = known_plan();
+        let fresh = planned_lists(&planned, &Value::Null);
         assert!(
-            fresh_policies
-                .elements()
+            fresh
+                .policies
                 .iter()
+                .chain(&fresh.alarms)
                 .all(|p| p.get("arn").is_unknown())
         );
         // Pretend everything exists as planned.
+        let mut existing = fresh.clone();
+        for e in existing.policies.iter_mut().chain(&mut existing.alarms) {
+            let arn = format!("arn:{}", e.get("name").as_str().unwrap_or_default());
+            e.set("arn", Value::from(arn));
+        }
         let mut prior = planned.clone();
-        let existing: Vec<Value> = fresh_policies
-            .elements()
-            .iter()
-            .map(|p| {
-                let mut p = p.clone();
-                p.set(
-                    "arn",
-                    Value::from(format!(
-                        "arn:{}",
-                        p.get("purpose").as_str().unwrap_or_default()
-                    )),
-                );
-                p
-            })
-            .collect();
-        prior.set("policies", Value::List(existing));
-        let (same, alarms) = reconcile::plan(&desired(&spec, &compile(&spec)), &prior);
-        assert!(
-            same.elements()
-                .iter()
-                .all(|p| p.get("arn").as_str().is_some())
-        );
-        let wake_alarm = by_purpose(&alarms, "wake-from-zero").expect("wake alarm");
-        assert_eq!(
-            wake_alarm.get("actions"),
-            &Value::List(vec![Value::from("arn:wake-from-zero")])
-        );
+        objects::store(&mut prior, &existing);
+        assert_eq!(planned_lists(&planned, &prior), existing);
+        // A changed object keeps its ARN (it is updated in place); its text changes.
         let mut changed = planned.clone();
         changed.set("wake_tasks", Value::int(2));
-        let (after, _) = reconcile::plan(
-            &desired(&spec, &compile(&spec_from(&changed).expect("spec"))),
-            &prior,
-        );
-        assert!(
-            by_purpose(&after, "wake-from-zero")
+        let after = planned_lists(&changed, &prior);
+        let wake = by_purpose(&after.policies, "wake-from-zero").expect("wake");
+        assert_eq!(wake.get("arn"), &Value::from("arn:worker-wake-from-zero"));
+        assert_ne!(
+            wake.get("text"),
+            by_purpose(&existing.policies, "wake-from-zero")
                 .expect("wake")
-                .get("arn")
-                .is_unknown()
+                .get("text")
         );
+        // A renamed one is another object.
+        let mut renamed = planned.clone();
+        renamed.set("name", Value::from("other"));
+        let after = planned_lists(&renamed, &prior);
         assert!(
-            by_purpose(&after, "backlog-per-task")
-                .expect("tt")
-                .get("arn")
-                .as_str()
-                .is_some()
+            after
+                .policies
+                .iter()
+                .chain(&after.alarms)
+                .all(|p| p.get("arn").is_unknown())
+        );
+    }
+
+    #[test]
+    fn an_unknown_input_makes_unknown_only_what_depends_on_it() {
+        let planned = known_plan();
+        let plan_of = |v: &Value| {
+            spec_from(v).map(|spec| reconcile::plan(&desired(&spec, &compile(&spec)), &Value::Null))
+        };
+        let whole = planned_lists(&planned, &Value::Null);
+        // The capacity range belongs to the scalable target: every object stays known.
+        let mut p = planned.clone();
+        p.set("max_capacity", Value::Unknown);
+        let lists = objects::plan_with_unknowns(&schema(), &p, plan_of).expect("planned");
+        assert_eq!(lists, whole);
+        // idle_minutes shapes the drain alarm alone.
+        let mut p = planned.clone();
+        p.set("idle_minutes", Value::Unknown);
+        let lists = objects::plan_with_unknowns(&schema(), &p, plan_of).expect("planned");
+        for e in lists.policies.iter().chain(&lists.alarms) {
+            let drain_alarm = lists.alarms.iter().any(|a| a == e)
+                && e.get("purpose").as_str() == Some("drain-to-zero");
+            assert_eq!(
+                e.get("text").is_unknown(),
+                drain_alarm,
+                "{:?}",
+                e.get("name")
+            );
+            assert!(e.get("name").is_wholly_known());
+        }
+        // The queue is a dimension of the metrics: those are unknown, the texts are not.
+        let mut p = planned.clone();
+        p.set("queue_name", Value::Unknown);
+        let lists = objects::plan_with_unknowns(&schema(), &p, plan_of).expect("planned");
+        let wake = by_purpose(&lists.alarms, "wake-from-zero").expect("wake");
+        assert!(wake.get("text").is_wholly_known());
+        let metric = |id: &str| {
+            wake.get("metrics")
+                .entries()
+                .and_then(|m| m.get(id))
+                .cloned()
+        };
+        assert_eq!(metric("visible"), Some(Value::Unknown));
+        assert!(metric("tasks").is_some_and(|t| t.is_wholly_known()));
+        // The name names every object.
+        let mut p = planned.clone();
+        p.set("name", Value::Unknown);
+        let lists = objects::plan_with_unknowns(&schema(), &p, plan_of).expect("planned");
+        assert!(
+            lists
+                .policies
+                .iter()
+                .all(|e| e.get("name").is_unknown() && e.get("arn").is_unknown())
         );
     }
 }

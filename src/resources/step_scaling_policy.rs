@@ -165,7 +165,7 @@ fn schema() -> Schema {
             objects::policies_attribute(
                 "The step policies as AWS holds them, bounds relative to their alarm's threshold.",
             ),
-            objects::alarms_attribute("The alarms that trigger the policies."),
+            objects::metrics_attribute(),
         ])
         .with_blocks(vec![
             NestedBlock::new("metric", Nesting::Single, metric_block),
@@ -591,6 +591,12 @@ fn import_id(v: &Value) -> Option<String> {
     Some(format!("{cluster}/{service}/{}", v.get("name").as_str()?))
 }
 
+/// The objects a plan whose inputs are known compiles to (steps from `config`), as
+/// modify_plan plans them and apply writes them; for the simulator.
+pub(crate) fn planned_objects(planned: &Value, config: &Value) -> Option<reconcile::Desired> {
+    spec_from(planned, config).map(|spec| desired(&spec))
+}
+
 /// Who the objects of the policy `name` on `resource_id` belong to.
 fn owner(resource_id: &str, name: &str) -> Owner {
     Owner::new(TYPE_NAME, resource_id, Some(name))
@@ -808,20 +814,13 @@ impl Resource<Clients> for StepScalingPolicy {
                 if let Some(client) = client {
                     reconcile::claim(client, &desired, diags);
                 }
-                let (policies, alarms) = reconcile::plan(&desired, &prior);
-                p.set("policies", policies);
-                p.set("alarms", alarms);
+                objects::store(p, &reconcile::plan(&desired, &prior));
             }
             _ => {
-                for attr in [
-                    "intervals",
-                    "lower_threshold",
-                    "upper_threshold",
-                    "policies",
-                    "alarms",
-                ] {
+                for attr in ["intervals", "lower_threshold", "upper_threshold"] {
                     p.set(attr, Value::Unknown);
                 }
+                objects::store_unknown(p);
                 let blocks = p
                     .get("step")
                     .elements()
@@ -879,15 +878,13 @@ impl Resource<Clients> for StepScalingPolicy {
             return Value::Null;
         }
         let mut state = planned.clone();
-        state.set("policies", Value::List(Vec::new()));
-        state.set("alarms", Value::List(Vec::new()));
+        objects::store_none(&mut state);
         state.set("tags_all", Value::Map(BTreeMap::new()));
         let out = apply(client, &desired, &state, planned, diags).await;
         if !diags.has_errors() {
             reconcile::warn_other_policies(client, &desired, diags).await;
         }
-        let made =
-            !out.get("policies").elements().is_empty() || !out.get("alarms").elements().is_empty();
+        let made = !objects::is_empty(&out);
         if made { out } else { Value::Null }
     }
 
@@ -1006,7 +1003,7 @@ async fn apply(
 ) -> Value {
     let mut out = planned.clone();
     out.set("policies", state.get("policies").clone());
-    out.set("alarms", state.get("alarms").clone());
+    out.set("metrics", state.get("metrics").clone());
     out.set("tags_all", state.get("tags_all").clone());
     let want = planned.get("tags_all").as_string_map();
     let had = state.get("tags_all").as_string_map();
@@ -1014,7 +1011,7 @@ async fn apply(
         had: &had,
         want: &want,
     };
-    if reconcile::write(client, desired, state, planned, tags, &mut out, diags)
+    if reconcile::write(client, desired, state, tags, &mut out, diags)
         .await
         .is_ok()
     {
@@ -1042,14 +1039,20 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
             .collect();
         (both.clone(), both)
     } else {
-        (
-            reconcile::recorded(state, "policies"),
-            reconcile::recorded(state, "alarms"),
-        )
+        reconcile::recorded(state)
     };
     let owner = owner(resource_id, name);
-    let mut observed =
-        reconcile::read(client, &owner, resource_id, &policies, &alarms, state).await?;
+    let wanted = spec_from(state, state).map(|spec| desired(&spec));
+    let mut observed = reconcile::read(
+        client,
+        &owner,
+        resource_id,
+        &policies,
+        &alarms,
+        state,
+        wanted.as_ref(),
+    )
+    .await?;
     sort_observed_adjustments(&mut observed);
     if !observed.any() {
         tracing::warn!(
@@ -1073,28 +1076,18 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     if importing {
         derive_inputs(&mut out, name, &observed);
     }
-    out.set("policies", Value::List(observed.policies));
-    out.set("alarms", Value::List(observed.alarms));
+    objects::store(&mut out, &observed.lists);
     Ok(out)
 }
 
 /// Puts the step adjustments AWS returned in the order the compiler writes them (see
-/// `step_policy::sort_adjustments`), in the policies found and in the state list.
+/// `step_policy::sort_adjustments`), for import. (The state text lists them by bound
+/// whatever the order.)
 fn sort_observed_adjustments(observed: &mut reconcile::Observed) {
     for found in &mut observed.found_policies {
-        let PolicyKind::Step(step) = &mut found.policy.kind else {
-            continue;
-        };
-        step_policy::sort_adjustments(&mut step.steps);
-        let Some(entry) = observed
-            .policies
-            .iter_mut()
-            .find(|e| e.get("name").as_str() == Some(found.policy.name.as_str()))
-        else {
-            continue;
-        };
-        let purpose = entry.get("purpose").as_str().unwrap_or_default().to_owned();
-        *entry = objects::policy_value(&purpose, &found.policy, Value::from(found.arn.as_str()));
+        if let PolicyKind::Step(step) = &mut found.policy.kind {
+            step_policy::sort_adjustments(&mut step.steps);
+        }
     }
 }
 

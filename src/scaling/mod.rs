@@ -4,5 +4,6 @@
 pub mod backlog;
 pub mod backlog_policy;
 pub mod model;
+pub mod show;
 pub mod step_policy;
 pub mod steps;

@@ -1,7 +1,7 @@
 //! `queuescale_sqs_backlog_scaling_policy` against the AWS backend: what AWS holds must be
 //! exactly what the library's compiler produces for the configuration.
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 use terraform_provider_queuescale::scaling::backlog_policy::{
     BacklogSpec, BacklogTarget, Purpose, TaskCountSource, compile,
 };
@@ -10,7 +10,10 @@ use crate::scalable_target::assert_import_matches;
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
 use crate::support::emulator::Fault;
 use crate::support::terraform::{TerraformBin, Workspace};
-use crate::support::{Case, aws_workspace, provider_header};
+use crate::support::{
+    Case, aws_workspace, existing_alarms, existing_policies, plan_block_lines, provider_header,
+    state_entry,
+};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -147,13 +150,6 @@ fn assert_nothing_left(f: &ServiceFixture, name: &str, owned: bool) {
     );
 }
 
-fn state_object<'a>(values: &'a Json, list: &str, purpose: &str) -> &'a Json {
-    values[list]
-        .as_array()
-        .and_then(|l| l.iter().find(|e| e["purpose"] == purpose))
-        .unwrap_or_else(|| panic!("{list} has no {purpose}: {values}"))
-}
-
 fn basic(tf: &TerraformBin) {
     let f = ServiceFixture::create(&unique_prefix("bp-basic"), false);
     let name = format!("{}-scale", f.cluster);
@@ -163,8 +159,12 @@ fn basic(tf: &TerraformBin) {
     ws.init();
     let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
     for shown in [
-        "IF(tasks > 0 AND backlog >= 0, IF(backlog > 0, backlog, 0.1) / tasks)",
-        "IF(FILL(tasks, 0) == 0 AND consumers == 0, waiting, 0)",
+        "keeps IF(tasks > 0 AND visible + in_flight >= 0, \
+         IF(visible + in_flight > 0, visible + in_flight, 0.1) / tasks) at 100",
+        "IF(FILL(tasks, 0) == 0 AND in_flight + received + empty_receives == 0, visible, 0) \
+         >= 1 for 1 of 1 periods of 60 s",
+        "visible + in_flight + delayed + received <= 0 for 15 of 15 periods of 60 s",
+        "ExactCapacity by breach: [0, +inf] → 1; cooldown 60 s",
         "-wake-from-zero",
         "-drain-to-zero",
         "target_value",
@@ -175,15 +175,24 @@ fn basic(tf: &TerraformBin) {
             plan.stdout
         );
     }
+    // The whole resource, every alarm and policy included, in one screen.
+    let lines = plan_block_lines(&plan.stdout, ADDR);
+    assert!(
+        lines <= 60,
+        "the create shows in {lines} lines:\n{}",
+        plan.stdout
+    );
     ws.apply();
     let spec = example_spec(&f, &name);
     assert_aws_matches(&spec);
     let values = ws.resource_values(ADDR);
     assert_eq!(values["target_value"], 100);
     assert_eq!(values["id"], format!("{}/{}/{name}", f.cluster, f.service));
-    assert_eq!(
-        state_object(&values, "policies", "backlog-per-task")["target_value"],
-        100
+    assert!(
+        state_entry(&values, "backlog-per-task")["does"]
+            .as_str()
+            .is_some_and(|d| d.contains(") at 100;")),
+        "{values}"
     );
     ws.assert_plan_empty();
     assert_import_matches(
@@ -454,19 +463,9 @@ fn partial_failure(tf: &TerraformBin) {
         // State records exactly what exists: the target, three policies, the wake alarm.
         let values = ws.resource_values(ADDR);
         assert!(values["scalable_target_arn"].as_str().is_some(), "{values}");
+        assert_eq!(existing_policies(&values).len(), 3, "{values}");
         assert_eq!(
-            values["policies"].as_array().map(Vec::len),
-            Some(3),
-            "{values}"
-        );
-        let alarms: Vec<&str> = values["alarms"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a["name"].as_str())
-            .collect();
-        assert_eq!(
-            alarms,
+            existing_alarms(&values),
             [Purpose::WakeFromZero.object_name(&name)],
             "{values}"
         );

@@ -1,7 +1,10 @@
 //! What CloudWatch itself holds after an apply, read with plain SDK calls (DescribeAlarms,
-//! ListTagsForResource) rather than the provider's own finders: every alarm the state lists
-//! exists with the state's thresholds, periods, metric math, actions and tags, and none is
-//! left after destroy. Runs against every backend; in the LocalStack lane
+//! ListTagsForResource) rather than the provider's own finders, against golden values
+//! written out here by hand from the design (docs/guides/how-it-scales.md) and CDK's
+//! `scaleOnMetric`: each alarm's comparison, threshold, periods, missing-data treatment and
+//! every metric query; its actions are the policy ARN state records, its tags the state's
+//! `tags_all` plus the owner tag; the state's one-line text reads as written here; and
+//! none is left after destroy. Runs against every backend; in the LocalStack lane
 //! (`make test-localstack`) the reads go to LocalStack's CloudWatch.
 
 use std::collections::BTreeMap;
@@ -11,7 +14,7 @@ use serde_json::Value as Json;
 
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
 use crate::support::terraform::{TerraformBin, required_providers};
-use crate::support::{Case, aws_workspace};
+use crate::support::{Case, aws_workspace, state_entry};
 
 pub fn cases() -> Vec<Case> {
     vec![Case::new(
@@ -113,17 +116,17 @@ fn alarms_match_state(tf: &TerraformBin) {
     ws.write_config(&config(&backlog, &stepped, "a", 1));
     ws.init();
     ws.apply();
-    for address in [BACKLOG, STEPS] {
-        assert_cloudwatch_holds(&ws.resource_values(address));
+    for (address, golden) in golden(&backlog, &stepped, 1) {
+        assert_cloudwatch_holds(&ws.resource_values(address), &golden);
     }
     ws.assert_plan_empty();
 
     ws.write_config(&config(&backlog, &stepped, "b", 3));
     ws.apply();
-    for address in [BACKLOG, STEPS] {
+    for (address, golden) in golden(&backlog, &stepped, 3) {
         let values = ws.resource_values(address);
         assert_eq!(values["tags_all"]["team"], "b", "{address} was updated");
-        assert_cloudwatch_holds(&values);
+        assert_cloudwatch_holds(&values, &golden);
     }
     ws.assert_plan_empty();
 
@@ -150,16 +153,189 @@ fn alarm_names_with_prefix(prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// Asserts every alarm in the resource's state is in CloudWatch as the state says, carrying
-/// exactly the state's `tags_all` plus the owner tag.
-fn assert_cloudwatch_holds(values: &Json) {
-    let alarms = values["alarms"].as_array().expect("alarms in the state");
-    assert!(!alarms.is_empty(), "the state lists alarms: {values}");
+/// One metric query as it must be in CloudWatch: an expression, or a metric
+/// (namespace, name, dimensions, statistic; every period is 60 s).
+enum Query {
+    Expr(&'static str, &'static str, bool),
+    Metric(
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<(&'static str, String)>,
+        &'static str,
+    ),
+}
+
+/// One alarm as it must be: its purpose in state, comparison, threshold, evaluation
+/// periods, datapoints to alarm, missing data, queries, and the state's text.
+struct Golden {
+    purpose: &'static str,
+    comparison: &'static str,
+    threshold: f64,
+    periods: i32,
+    datapoints: Option<i32>,
+    missing: &'static str,
+    queries: Vec<Query>,
+    text: String,
+}
+
+fn sqs(id: &'static str, metric: &'static str, stat: &'static str, queue: &str) -> Query {
+    Query::Metric(
+        id,
+        "AWS/SQS",
+        metric,
+        vec![("QueueName", queue.to_owned())],
+        stat,
+    )
+}
+
+/// What the two resources of [`config`] must have put in CloudWatch.
+fn golden(
+    backlog: &ServiceFixture,
+    stepped: &ServiceFixture,
+    wake: u32,
+) -> Vec<(&'static str, Vec<Golden>)> {
+    let q = backlog.queue.as_str();
+    let tasks = Query::Metric(
+        "tasks",
+        "AWS/ECS",
+        "CPUUtilization",
+        vec![
+            ("ClusterName", backlog.cluster.clone()),
+            ("ServiceName", backlog.service.clone()),
+        ],
+        "SampleCount",
+    );
+    let backlog_alarms = vec![
+        Golden {
+            purpose: "wake-from-zero",
+            comparison: "GreaterThanOrEqualToThreshold",
+            threshold: f64::from(wake),
+            periods: 1,
+            datapoints: Some(1),
+            missing: "notBreaching",
+            queries: vec![
+                sqs(
+                    "visible",
+                    "ApproximateNumberOfMessagesVisible",
+                    "Maximum",
+                    q,
+                ),
+                Query::Expr("waiting", "visible", false),
+                sqs(
+                    "in_flight",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "Maximum",
+                    q,
+                ),
+                sqs("received", "NumberOfMessagesReceived", "Sum", q),
+                sqs("empty_receives", "NumberOfEmptyReceives", "Sum", q),
+                Query::Expr("consumers", "in_flight + received + empty_receives", false),
+                tasks,
+                Query::Expr(
+                    "waiting_at_zero_tasks",
+                    "IF(FILL(tasks, 0) == 0 AND consumers == 0, waiting, 0)",
+                    true,
+                ),
+            ],
+            text: format!(
+                "IF(FILL(tasks, 0) == 0 AND in_flight + received + empty_receives == 0, visible, 0) \
+                 >= {wake} for 1 of 1 periods of 60 s; missing data: notBreaching"
+            ),
+        },
+        Golden {
+            purpose: "drain-to-zero",
+            comparison: "LessThanOrEqualToThreshold",
+            threshold: 0.0,
+            periods: 15,
+            datapoints: Some(15),
+            missing: "notBreaching",
+            queries: vec![
+                sqs(
+                    "visible",
+                    "ApproximateNumberOfMessagesVisible",
+                    "Maximum",
+                    q,
+                ),
+                sqs(
+                    "in_flight",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "Maximum",
+                    q,
+                ),
+                sqs(
+                    "delayed",
+                    "ApproximateNumberOfMessagesDelayed",
+                    "Maximum",
+                    q,
+                ),
+                sqs("received", "NumberOfMessagesReceived", "Sum", q),
+                Query::Expr("messages", "visible + in_flight + delayed + received", true),
+            ],
+            text: "visible + in_flight + delayed + received <= 0 for 15 of 15 periods of 60 s; \
+                   missing data: notBreaching"
+                .to_owned(),
+        },
+    ];
+    let sq = stepped.queue.as_str();
+    let step_queries = || {
+        vec![
+            sqs("visible", "ApproximateNumberOfMessagesVisible", "Sum", sq),
+            sqs(
+                "in_flight",
+                "ApproximateNumberOfMessagesNotVisible",
+                "Sum",
+                sq,
+            ),
+            Query::Expr("backlog", "visible + in_flight", true),
+        ]
+    };
+    // CDK's scaleOnMetric: the lower alarm at the top of the lowest steps (<= 0), the upper
+    // at the bottom of the highest (>= wake), both over `evaluation_periods`; missing data
+    // left to CloudWatch's default.
+    let step_alarms = vec![
+        Golden {
+            purpose: "lower",
+            comparison: "LessThanOrEqualToThreshold",
+            threshold: 0.0,
+            periods: 2,
+            datapoints: None,
+            missing: "missing",
+            queries: step_queries(),
+            text: "visible + in_flight <= 0 for 2 of 2 periods of 60 s; missing data: missing"
+                .to_owned(),
+        },
+        Golden {
+            purpose: "upper",
+            comparison: "GreaterThanOrEqualToThreshold",
+            threshold: f64::from(wake),
+            periods: 2,
+            datapoints: None,
+            missing: "missing",
+            queries: step_queries(),
+            text: format!(
+                "visible + in_flight >= {wake} for 2 of 2 periods of 60 s; missing data: missing"
+            ),
+        },
+    ];
+    vec![(BACKLOG, backlog_alarms), (STEPS, step_alarms)]
+}
+
+/// Asserts the alarms of one resource are in CloudWatch as `golden` says, invoking the
+/// policies state records and carrying exactly the state's `tags_all` plus the owner tag,
+/// and that state shows them as `golden`'s texts.
+fn assert_cloudwatch_holds(values: &Json, golden: &[Golden]) {
     let cw = &aws::clients().cloudwatch;
     let want_tags: BTreeMap<String, String> =
         serde_json::from_value(values["tags_all"].clone()).expect("tags_all is a map");
-    for want in alarms {
-        let name = want["name"].as_str().expect("alarm name");
+    for want in golden {
+        let entry = state_entry(values, want.purpose);
+        let name = entry["name"].as_str().expect("alarm name");
+        assert_eq!(
+            entry["alarm"].as_str(),
+            Some(want.text.as_str()),
+            "{name}: the state's text"
+        );
         let out = aws::block_on(cw.describe_alarms().alarm_names(name).send())
             .unwrap_or_else(|e| panic!("DescribeAlarms {name}: {e:?}"));
         let [got] = out.metric_alarms() else {
@@ -168,6 +344,13 @@ fn assert_cloudwatch_holds(values: &Json) {
                 out.metric_alarms().len()
             );
         };
+        assert_eq!(got.alarm_arn(), entry["alarm_arn"].as_str(), "{name}: arn");
+        let policy_arn = entry["arn"].as_str().expect("the policy's arn");
+        assert_eq!(
+            got.alarm_actions(),
+            [policy_arn],
+            "{name}: it invokes its policy"
+        );
         assert_alarm(got, want);
         let tags = aws::block_on(
             cw.list_tags_for_resource()
@@ -201,137 +384,70 @@ fn assert_cloudwatch_holds(values: &Json) {
     }
 }
 
-fn int(v: &Json) -> Option<i32> {
-    v.as_i64().and_then(|n| i32::try_from(n).ok())
-}
-
-/// Asserts one alarm as CloudWatch returns it equals its state object.
-fn assert_alarm(got: &MetricAlarm, want: &Json) {
+/// Asserts one alarm as CloudWatch returns it equals its golden values.
+fn assert_alarm(got: &MetricAlarm, want: &Golden) {
     let name = got.alarm_name().unwrap_or_default();
-    assert_eq!(got.alarm_arn(), want["arn"].as_str(), "{name}: arn");
-    assert_eq!(
-        got.alarm_description(),
-        want["description"].as_str(),
-        "{name}: description"
-    );
     assert_eq!(
         got.comparison_operator().map(|c| c.as_str()),
-        want["comparison_operator"].as_str(),
+        Some(want.comparison),
         "{name}: comparison operator"
     );
-    assert_eq!(
-        got.threshold(),
-        want["threshold"].as_f64(),
-        "{name}: threshold"
-    );
+    assert_eq!(got.threshold(), Some(want.threshold), "{name}: threshold");
     assert_eq!(
         got.evaluation_periods(),
-        int(&want["evaluation_periods"]),
+        Some(want.periods),
         "{name}: evaluation periods"
     );
     assert_eq!(
         got.datapoints_to_alarm(),
-        int(&want["datapoints_to_alarm"]),
+        want.datapoints,
         "{name}: datapoints to alarm"
     );
     assert_eq!(
-        got.treat_missing_data(),
-        want["treat_missing_data"].as_str(),
+        got.treat_missing_data().unwrap_or("missing"),
+        want.missing,
         "{name}: missing data"
     );
-    let actions: Vec<&str> = want["actions"]
-        .as_array()
-        .expect("actions")
+    let ids: Vec<&str> = got.metrics().iter().filter_map(|m| m.id()).collect();
+    let want_ids: Vec<&str> = want
+        .queries
         .iter()
-        .filter_map(Json::as_str)
+        .map(|q| match q {
+            Query::Expr(id, ..) | Query::Metric(id, ..) => *id,
+        })
         .collect();
-    assert!(!actions.is_empty(), "{name}: the state lists its actions");
-    assert_eq!(got.alarm_actions(), actions, "{name}: actions");
-    let queries = want["metric_queries"].as_array().expect("metric_queries");
-    if got.metrics().is_empty() {
-        // A single-metric alarm: the state shows it as one query.
-        let [q] = queries.as_slice() else {
-            panic!("{name}: CloudWatch holds a single metric, the state {queries:?}");
-        };
-        assert_eq!(
-            got.namespace(),
-            q["namespace"].as_str(),
-            "{name}: namespace"
-        );
-        assert_eq!(
-            got.metric_name(),
-            q["metric_name"].as_str(),
-            "{name}: metric"
-        );
-        let dims: BTreeMap<&str, &str> = got
-            .dimensions()
-            .iter()
-            .map(|d| (d.name().unwrap_or_default(), d.value().unwrap_or_default()))
-            .collect();
-        assert_eq!(dims, str_map(&q["dimensions"]), "{name}: dimensions");
-        let stat = got
-            .statistic()
-            .map(|s| s.as_str())
-            .or(got.extended_statistic());
-        assert_eq!(stat, q["stat"].as_str(), "{name}: statistic");
-        assert_eq!(got.period(), int(&q["period"]), "{name}: period");
-        return;
-    }
-    assert_eq!(
-        got.metrics().len(),
-        queries.len(),
-        "{name}: number of metric queries"
-    );
-    for q in queries {
-        let id = q["id"].as_str().expect("query id");
-        let m = got
-            .metrics()
-            .iter()
-            .find(|m| m.id() == Some(id))
-            .unwrap_or_else(|| panic!("{name}: CloudWatch has no query {id}"));
-        assert_eq!(
-            m.expression(),
-            q["expression"].as_str(),
-            "{name}/{id}: expression"
-        );
-        assert_eq!(m.label(), q["label"].as_str(), "{name}/{id}: label");
-        assert_eq!(
-            m.return_data().unwrap_or(true),
-            q["return_data"].as_bool().expect("return_data"),
-            "{name}/{id}: return data"
-        );
-        let stat = m.metric_stat();
-        assert_eq!(
-            stat.is_some(),
-            q["namespace"].is_string(),
-            "{name}/{id}: a metric or an expression, as the state says"
-        );
-        if let Some(s) = stat {
-            let metric = s.metric().expect("the metric of a metric stat");
-            assert_eq!(metric.namespace(), q["namespace"].as_str(), "{name}/{id}");
-            assert_eq!(
-                metric.metric_name(),
-                q["metric_name"].as_str(),
-                "{name}/{id}"
-            );
-            let dims: BTreeMap<&str, &str> = metric
-                .dimensions()
-                .iter()
-                .map(|d| (d.name().unwrap_or_default(), d.value().unwrap_or_default()))
-                .collect();
-            assert_eq!(dims, str_map(&q["dimensions"]), "{name}/{id}: dimensions");
-            assert_eq!(s.stat(), q["stat"].as_str(), "{name}/{id}: stat");
-            assert_eq!(s.period(), int(&q["period"]), "{name}/{id}: period");
+    assert_eq!(ids, want_ids, "{name}: the metric queries, in order");
+    for (m, q) in got.metrics().iter().zip(&want.queries) {
+        let id = m.id().unwrap_or_default();
+        match q {
+            Query::Expr(_, expression, returns) => {
+                assert_eq!(m.expression(), Some(*expression), "{name}/{id}: expression");
+                assert_eq!(
+                    m.return_data().unwrap_or(true),
+                    *returns,
+                    "{name}/{id}: return data"
+                );
+            }
+            Query::Metric(_, namespace, metric, dimensions, stat) => {
+                assert_eq!(m.expression(), None, "{name}/{id}: a metric");
+                assert_eq!(m.return_data(), Some(false), "{name}/{id}: return data");
+                let s = m
+                    .metric_stat()
+                    .unwrap_or_else(|| panic!("{name}/{id}: a metric stat"));
+                let got_metric = s.metric().expect("the metric of a metric stat");
+                assert_eq!(got_metric.namespace(), Some(*namespace), "{name}/{id}");
+                assert_eq!(got_metric.metric_name(), Some(*metric), "{name}/{id}");
+                let dims: BTreeMap<&str, &str> = got_metric
+                    .dimensions()
+                    .iter()
+                    .map(|d| (d.name().unwrap_or_default(), d.value().unwrap_or_default()))
+                    .collect();
+                let want_dims: BTreeMap<&str, &str> =
+                    dimensions.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                assert_eq!(dims, want_dims, "{name}/{id}: dimensions");
+                assert_eq!(s.stat(), Some(*stat), "{name}/{id}: stat");
+                assert_eq!(s.period(), Some(60), "{name}/{id}: period");
+            }
         }
     }
-}
-
-fn str_map(v: &Json) -> BTreeMap<&str, &str> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 use crate::support::aws::{self, ServiceFixture, block_on, unique_prefix};
 use crate::support::emulator::Fault;
 use crate::support::terraform::{TerraformBin, Workspace};
-use crate::support::{Case, aws_workspace, provider_header};
+use crate::support::{Case, aws_workspace, existing_alarms, existing_policies, provider_header};
 
 /// How soon after Ctrl-C Terraform must have exited.
 const EXIT_WITHIN: Duration = Duration::from_secs(10);
@@ -43,27 +43,11 @@ fn in_state(ws: &Workspace, address: &str) -> Objects {
         .and_then(|rs| rs.iter().find(|r| r["address"] == address))
         .map(|r| r["values"].clone())
         .unwrap_or(Json::Null);
-    let existing = |list: &str| -> Vec<Json> {
-        values[list]
-            .as_array()
-            .map(|l| l.iter().filter(|e| e["arn"].is_string()).cloned().collect())
-            .unwrap_or_default()
-    };
     Objects {
         target: values["scalable_target_arn"].as_str().map(str::to_owned),
-        policies: existing("policies")
-            .iter()
-            .map(|e| (text(&e["name"]), text(&e["arn"])))
-            .collect(),
-        alarms: existing("alarms")
-            .iter()
-            .map(|e| text(&e["name"]))
-            .collect(),
+        policies: existing_policies(&values).into_iter().collect(),
+        alarms: existing_alarms(&values).into_iter().collect(),
     }
-}
-
-fn text(v: &Json) -> String {
-    v.as_str().unwrap_or_default().to_owned()
 }
 
 /// What AWS holds for the resource `name` on `f`'s service, read with the SDK directly.

@@ -19,7 +19,7 @@ use crate::scalable_target::assert_import_matches;
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
 use crate::support::emulator::Fault;
 use crate::support::terraform::{TerraformBin, Workspace};
-use crate::support::{Case, aws_workspace, provider_header};
+use crate::support::{Case, aws_workspace, existing_alarms, existing_policies, provider_header};
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -213,8 +213,9 @@ fn basic(tf: &TerraformBin) {
     for shown in [
         "lower_threshold",
         "upper_threshold",
-        "LessThanOrEqualToThreshold",
-        "GreaterThanOrEqualToThreshold",
+        "metric <= 0 for 1 of 1 periods of 300 s; missing data: missing",
+        "metric >= 1 for 1 of 1 periods of 300 s; missing data: missing",
+        "ChangeInCapacity by breach: [0, 4] → 1, [4, 9] → 3, [9, +inf] → 5; cooldown 60 s",
     ] {
         assert!(
             plan.stdout.contains(shown),
@@ -690,18 +691,12 @@ fn partial_failure(tf: &TerraformBin) {
         assert!(r.stderr.contains("Putting alarm failed"), "{}", r.text());
         assert!(fault.fired() >= 1);
         let v = ws.resource_values(ADDR);
-        let alarms: Vec<&str> = v["alarms"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a["name"].as_str())
-            .collect();
         assert_eq!(
-            alarms,
+            existing_alarms(&v),
             [format!("{name}-lower")],
             "state lists what exists: {v}"
         );
-        assert_eq!(v["policies"].as_array().map(Vec::len), Some(2), "{v}");
+        assert_eq!(existing_policies(&v).len(), 2, "{v}");
     }
     ws.apply();
     assert_aws_matches(&spec(

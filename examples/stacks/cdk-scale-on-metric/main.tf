@@ -207,9 +207,9 @@ resource "queuescale_step_scaling_policy" "percent" {
 }
 
 output "alarms" {
-  description = "The CloudWatch alarms CDK would have made, with their thresholds."
+  description = "The CloudWatch alarms CDK would have made, with when they fire."
   value = {
-    for a in concat(queuescale_step_scaling_policy.initial.alarms, queuescale_step_scaling_policy.percent.alarms) :
-    a.name => "${a.comparison_operator} ${a.threshold}"
+    for p in concat(values(queuescale_step_scaling_policy.initial.policies), values(queuescale_step_scaling_policy.percent.policies)) :
+    p.name => p.alarm
   }
 }

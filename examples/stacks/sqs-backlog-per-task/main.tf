@@ -127,5 +127,5 @@ output "target_backlog_per_task" {
 }
 
 output "alarms" {
-  value = [for a in queuescale_sqs_backlog_scaling_policy.resizer.alarms : a.name]
+  value = [for p in values(queuescale_sqs_backlog_scaling_policy.resizer.policies) : p.name if p.alarm != null]
 }

@@ -73,3 +73,57 @@ pub fn provider_header() -> String {
         terraform::required_providers()
     )
 }
+
+/// The entries of a policy resource's `policies` map in state (`terraform show -json`
+/// values), by key: each a policy and, for step policies, the alarm that invokes it.
+pub fn state_entries(values: &serde_json::Value) -> Vec<(&str, &serde_json::Value)> {
+    values["policies"]
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| (k.as_str(), v)).collect())
+        .unwrap_or_default()
+}
+
+/// The entry of `purpose` in state.
+pub fn state_entry<'a>(values: &'a serde_json::Value, purpose: &str) -> &'a serde_json::Value {
+    &values["policies"][purpose]
+}
+
+/// (name, ARN) of every policy state records as existing.
+pub fn existing_policies(values: &serde_json::Value) -> Vec<(String, String)> {
+    state_entries(values)
+        .into_iter()
+        .filter_map(|(_, e)| {
+            Some((
+                e["name"].as_str()?.to_owned(),
+                e["arn"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// Names of every alarm state records as existing.
+pub fn existing_alarms(values: &serde_json::Value) -> Vec<String> {
+    state_entries(values)
+        .into_iter()
+        .filter(|(_, e)| e["alarm_arn"].is_string())
+        .filter_map(|(_, e)| e["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// How many lines `terraform plan` gives the resource at `address`: from its
+/// `# ADDRESS will be …` line through the closing brace of its block.
+pub fn plan_block_lines(stdout: &str, address: &str) -> usize {
+    let header = format!("# {address} ");
+    let mut lines = stdout
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(&header));
+    let Some(first) = lines.next() else {
+        panic!("the plan shows no {address}:\n{stdout}");
+    };
+    let indent = first.len() - first.trim_start().len();
+    let closing = format!("{}}}", " ".repeat(indent + 2));
+    let body = lines
+        .position(|l| l == closing)
+        .unwrap_or_else(|| panic!("the plan's block for {address} does not end:\n{stdout}"));
+    body + 2
+}
