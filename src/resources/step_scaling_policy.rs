@@ -74,8 +74,11 @@ fn schema() -> Schema {
              letters, digits or `_`.",
         ),
         Attribute::optional("expression", Type::String).describe(
-            "A metric math expression over the other queries' ids. An alarm takes at most 20 \
-             queries: 10 metrics and 10 expressions.",
+            "A metric math expression over the other queries' ids, or a Metrics Insights query \
+             (`SELECT …`). The plan checks metric math for its syntax (reporting the column), \
+             for ids no other query has and for expressions that read each other in a cycle; \
+             which functions exist is left to CloudWatch. An alarm takes at most 20 queries: 10 \
+             metrics and 10 expressions.",
         ),
         Attribute::optional("label", Type::String).describe("Label."),
         Attribute::with_default("return_data", Type::Bool, Value::Bool(false))
@@ -465,27 +468,21 @@ fn validate_queries(queries: &Value, diags: &mut Diagnostics) -> Option<i64> {
     let (mut metrics, mut expressions, mut returning) = (0, 0, 0);
     let mut return_data_known = true;
     let mut ids: Vec<&str> = Vec::new();
-    let mut ids_known = true;
     // (index, period) of each metric query with a known, valid period.
     let mut periods: Vec<(usize, i64)> = Vec::new();
     for (i, q) in all.iter().enumerate() {
         let at = root().index(i);
-        match q.get("id") {
-            Value::String(id) => {
-                if let Err(message) = step_policy::check_query_id(id) {
-                    diags.error_at(at.clone().attr("id"), "Invalid query id", message);
-                } else if ids.contains(&id.as_str()) {
-                    diags.error_at(
-                        at.clone().attr("id"),
-                        "Duplicate query id",
-                        format!(
-                            "Another metric_query already has the id {id:?}; ids must be unique."
-                        ),
-                    );
-                }
-                ids.push(id);
+        if let Value::String(id) = q.get("id") {
+            if let Err(message) = step_policy::check_query_id(id) {
+                diags.error_at(at.clone().attr("id"), "Invalid query id", message);
+            } else if ids.contains(&id.as_str()) {
+                diags.error_at(
+                    at.clone().attr("id"),
+                    "Duplicate query id",
+                    format!("Another metric_query already has the id {id:?}; ids must be unique."),
+                );
             }
-            _ => ids_known = false,
+            ids.push(id);
         }
         let (expr, metric) = (q.get("expression"), q.get("metric"));
         if !expr.is_unknown() && !metric.is_unknown() && expr.is_null() == metric.is_null() {
@@ -512,29 +509,16 @@ fn validate_queries(queries: &Value, diags: &mut Diagnostics) -> Option<i64> {
             _ => {}
         }
     }
-    if ids_known {
-        for (i, q) in all.iter().enumerate() {
-            let Some(expression) = q.get("expression").as_str() else {
-                continue;
-            };
-            let own = q.get("id").as_str();
-            let undefined: Vec<&str> = step_policy::expression_references(expression)
-                .into_iter()
-                .filter(|r| !ids.contains(r) || Some(*r) == own)
-                .collect();
-            if !undefined.is_empty() {
-                diags.error_at(
-                    root().index(i).attr("expression"),
-                    "Expression refers to unknown ids",
-                    format!(
-                        "{expression:?} refers to {}, which no other metric_query has as its id \
-                         (ids: {}).",
-                        undefined.join(", "),
-                        ids.join(", ")
-                    ),
-                );
-            }
-        }
+    let texts: Vec<(Option<&str>, Option<&str>)> = all
+        .iter()
+        .map(|q| (q.get("id").as_str(), q.get("expression").as_str()))
+        .collect();
+    for problem in step_policy::check_expressions(&texts) {
+        diags.error_at(
+            root().index(problem.index).attr("expression"),
+            problem.summary,
+            problem.detail,
+        );
     }
     for (count, limit, what) in [
         (all.len(), step_policy::MAX_QUERIES, "metric_query blocks"),
@@ -1483,6 +1467,48 @@ mod tests {
             ["metric_query", "metric_query"],
             "20 queries and 10 expressions"
         );
+    }
+
+    #[test]
+    fn expression_errors_are_shown_at_the_expression_of_their_query() {
+        let syntax = math(vec![
+            query("visible", None, Some(("Sum", 60)), false),
+            query("in_flight", None, Some(("Sum", 60)), false),
+            query("backlog", Some("(visible + in_flight))"), None, true),
+        ]);
+        assert_eq!(errors_at(&syntax), ["metric_query[2].expression"]);
+        let mut d = Diagnostics::new();
+        validate(&syntax, &mut d);
+        let error = d.iter().next().expect("an error");
+        assert_eq!(error.summary, "Invalid metric math expression");
+        assert!(
+            error.detail.contains("unexpected \")\" at column 22"),
+            "{}",
+            error.detail
+        );
+
+        let cycle = math(vec![
+            query("visible", None, Some(("Sum", 60)), false),
+            query("e1", Some("e2 + visible"), None, false),
+            query("e2", Some("e1 * 2"), None, true),
+        ]);
+        assert_eq!(
+            errors_at(&cycle),
+            ["metric_query[1].expression", "metric_query[2].expression"]
+        );
+
+        // Functions the simulator does not evaluate are CloudWatch's to judge.
+        let unevaluated = math(vec![
+            query("visible", None, Some(("Sum", 60)), false),
+            query(
+                "band",
+                Some("ANOMALY_DETECTION_BAND(visible, 2)"),
+                None,
+                false,
+            ),
+            query("e1", Some("FIRST(SORT(METRICS(), AVG, DESC))"), None, true),
+        ]);
+        assert!(errors_at(&unevaluated).is_empty());
     }
 
     #[test]

@@ -313,49 +313,153 @@ pub fn check_evaluation_window(period: i64, evaluation_periods: i64) -> Result<(
     ))
 }
 
-/// The query ids a metric math expression refers to, each once, in order of appearance.
+/// A problem with one query's expression, found before any call to CloudWatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpressionProblem {
+    /// Index of the query whose expression it is.
+    pub index: usize,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// What is wrong and where.
+    pub detail: String,
+}
+
+/// Checks the expressions of one alarm's queries, given as `(id, expression)` per query in
+/// order (`None` where a value is not known yet, or a query has a metric instead):
 ///
-/// A small identifier scan, not a parser: outside string literals (`'…'`, `"…"`, as
-/// `SEARCH` takes them), every name that starts with a lowercase letter and is not
-/// followed by `(` is taken as a reference. That is sound because query ids must start
-/// with a lowercase letter (see [`check_query_id`]) while metric math writes its functions
-/// and keywords (`FILL`, `REPEAT`, `DESC`, …) in uppercase (CloudWatch user guide, "Metric
-/// math syntax and functions"); a lowercase name followed by `(` is taken as a function.
-pub fn expression_references(expression: &str) -> Vec<&str> {
-    let bytes = expression.as_bytes();
-    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut found: Vec<&str> = Vec::new();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let start = i;
-        i += 1;
-        if b == b'\'' || b == b'"' {
-            while let Some(&c) = bytes.get(i) {
-                i += if c == b'\\' { 2 } else { 1 };
-                if c == b {
-                    break;
-                }
+/// * each parses as metric math ([`crate::sim::math::parse`]); an error names the
+///   character column and what was expected there. The parser accepts any function name
+///   written in uppercase, so functions the simulator does not evaluate (`SORT`,
+///   `ANOMALY_DETECTION_BAND`, `SEARCH`, …) are left for CloudWatch to judge;
+/// * each reads only ids that other queries have (CloudWatch user guide, "Using metric
+///   math": an expression uses "the value shown in the Id column" of a metric or of
+///   another expression), checked once every id is known;
+/// * no expressions read each other in a cycle. **Assumption**: AWS does not describe
+///   this case; such expressions have no series to start from, so we take it that
+///   PutMetricAlarm refuses them, and refuse them at plan.
+///
+/// An expression that is a Metrics Insights query (it starts with `SELECT`; the API
+/// reference, `MetricDataQuery.Expression`, allows "a Metrics Insights query, or a metric
+/// math expression") is not metric math and is not checked here.
+pub fn check_expressions(queries: &[(Option<&str>, Option<&str>)]) -> Vec<ExpressionProblem> {
+    let mut problems = Vec::new();
+    let ids_known = queries.iter().all(|(id, _)| id.is_some());
+    let ids: Vec<&str> = queries.iter().filter_map(|(id, _)| *id).collect();
+    // Per query: the queries its expression reads, when it parsed as metric math.
+    let mut reads: Vec<Option<Vec<usize>>> = vec![None; queries.len()];
+    for (index, (own, expression)) in queries.iter().enumerate() {
+        let Some(expression) = expression.filter(|e| !is_metrics_insights_query(e)) else {
+            continue;
+        };
+        let parsed = match crate::sim::math::parse(expression) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                problems.push(ExpressionProblem {
+                    index,
+                    summary: "Invalid metric math expression",
+                    detail: format!("{expression:?} does not parse: {error}."),
+                });
+                continue;
             }
-        } else if b.is_ascii_digit() {
-            // A number such as 0.5 or 1e3: its letters are not names.
-            while bytes.get(i).is_some_and(|&c| name_byte(c) || c == b'.') {
-                i += 1;
-            }
-        } else if name_byte(b) {
-            while bytes.get(i).is_some_and(|&c| name_byte(c)) {
-                i += 1;
-            }
-            let called = bytes[i..]
+        };
+        let referenced = parsed.referenced_ids();
+        if ids_known {
+            let undefined: Vec<&str> = referenced
                 .iter()
-                .find(|c| !c.is_ascii_whitespace())
-                .is_some_and(|&c| c == b'(');
-            let name = &expression[start..i];
-            if b.is_ascii_lowercase() && !called && !found.contains(&name) {
-                found.push(name);
+                .copied()
+                .filter(|r| !ids.contains(r) || Some(*r) == *own)
+                .collect();
+            if !undefined.is_empty() {
+                problems.push(ExpressionProblem {
+                    index,
+                    summary: "Expression refers to unknown ids",
+                    detail: format!(
+                        "{expression:?} refers to {}, which no other metric_query has as its id \
+                         (ids: {}).",
+                        undefined.join(", "),
+                        ids.join(", ")
+                    ),
+                });
+            }
+        }
+        reads[index] = Some(
+            referenced
+                .iter()
+                .filter_map(|r| queries.iter().position(|(id, _)| *id == Some(*r)))
+                .collect(),
+        );
+    }
+    if ids_known {
+        for index in 0..queries.len() {
+            if let Some(path) = cycle_through(index, queries, &reads) {
+                problems.push(ExpressionProblem {
+                    index,
+                    summary: "Expressions refer to each other in a cycle",
+                    detail: format!(
+                        "{}: each of these expressions needs another's result first, so none \
+                         has a value; CloudWatch cannot evaluate them.",
+                        path.join(" -> ")
+                    ),
+                });
             }
         }
     }
-    found
+    problems.sort_by_key(|p| p.index);
+    problems
+}
+
+/// The shortest chain of ids from query `start`'s expression back to itself through other
+/// expressions (`e1 -> e2 -> e1`), if there is one. A query reading its own id is reported
+/// as an unknown id instead, so that step is left out here.
+fn cycle_through<'a>(
+    start: usize,
+    queries: &[(Option<&'a str>, Option<&str>)],
+    reads: &[Option<Vec<usize>>],
+) -> Option<Vec<&'a str>> {
+    let id_of = |i: usize| queries[i].0;
+    let next = |i: usize| -> Vec<usize> {
+        reads[i]
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&j| j != i && reads[j].is_some())
+            .collect()
+    };
+    reads[start].as_ref()?;
+    // Breadth first, remembering where each query was reached from.
+    let mut from: Vec<Option<usize>> = vec![None; queries.len()];
+    let mut queue = std::collections::VecDeque::from(vec![start]);
+    while let Some(i) = queue.pop_front() {
+        for j in next(i) {
+            if j == start {
+                let mut path = vec![id_of(start)?];
+                let mut at = i;
+                while at != start {
+                    path.push(id_of(at)?);
+                    at = from[at]?;
+                }
+                path.push(id_of(start)?);
+                let last = path.len() - 1;
+                path[1..last].reverse();
+                return Some(path);
+            }
+            if from[j].is_none() {
+                from[j] = Some(i);
+                queue.push_back(j);
+            }
+        }
+    }
+    None
+}
+
+/// Whether `expression` is a Metrics Insights query rather than metric math: its first
+/// word is `SELECT`, in any case. **Assumption**: Metrics Insights keywords are not case
+/// sensitive, as in SQL.
+fn is_metrics_insights_query(expression: &str) -> bool {
+    expression
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("SELECT"))
 }
 
 /// The statistics CloudWatch names with a word (PutMetricAlarm's `Statistic`, plus `IQM`,
@@ -799,36 +903,128 @@ mod tests {
         assert!(check_evaluation_window(300, i64::MAX).is_err());
     }
 
+    /// `check_expressions` on queries given as (id, expression), `None` for a metric.
+    fn expression_problems(queries: &[(&str, Option<&str>)]) -> Vec<(usize, &'static str, String)> {
+        let given: Vec<(Option<&str>, Option<&str>)> =
+            queries.iter().map(|(id, e)| (Some(*id), *e)).collect();
+        check_expressions(&given)
+            .into_iter()
+            .map(|p| (p.index, p.summary, p.detail))
+            .collect()
+    }
+
     #[test]
-    fn expression_references_are_the_lowercase_names_outside_strings_and_calls() {
+    fn documented_expressions_and_functions_we_do_not_evaluate_pass() {
+        for e in [
+            "visible + in_flight",
+            "SUM(METRICS())",
+            "IF(visible > 0, in_flight / visible, 0)",
+            "FILL(visible, REPEAT)",
+            "(visible + in_flight) / 2",
+            "100 * visible / in_flight",
+            "ANOMALY_DETECTION_BAND(visible, 2)",
+            "FIRST(SORT(METRICS(), AVG, DESC))",
+            "SUM(SEARCH('{AWS/SQS,QueueName} MetricName=\"x\"', 'Sum', 60))",
+            "SELECT MAX(ApproximateNumberOfMessagesVisible) FROM \"AWS/SQS\"",
+            "select avg(CPUUtilization) from SCHEMA(\"AWS/EC2\", InstanceId)",
+        ] {
+            let problems =
+                expression_problems(&[("visible", None), ("in_flight", None), ("e1", Some(e))]);
+            assert!(problems.is_empty(), "{e}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn a_syntax_error_is_shown_with_its_column_at_its_query() {
+        let problems = expression_problems(&[
+            ("m1", None),
+            ("e1", Some("m1 * 2")),
+            ("e2", Some("IF(m1 > 0, e1, 0))")),
+            ("e3", Some("fill(m1, 0)")),
+        ]);
         assert_eq!(
-            expression_references("visible + in_flight"),
-            ["visible", "in_flight"]
+            problems,
+            [
+                (
+                    2,
+                    "Invalid metric math expression",
+                    "\"IF(m1 > 0, e1, 0))\" does not parse: unexpected \")\" at column 18; \
+                     expected an operator or the end of the expression."
+                        .to_owned()
+                ),
+                (
+                    3,
+                    "Invalid metric math expression",
+                    "\"fill(m1, 0)\" does not parse: \"fill\" is not a function at column 1; \
+                     expected a function name in uppercase (FILL)."
+                        .to_owned()
+                ),
+            ]
         );
+    }
+
+    #[test]
+    fn unknown_and_own_ids_are_refused_once_all_ids_are_known() {
+        let problems = expression_problems(&[
+            ("visible", None),
+            ("backlog", Some("visible + delayed + backlog + delayed")),
+        ]);
         assert_eq!(
-            expression_references("IF(tasks > 0, backlog / tasks, backlog) * 2"),
-            ["tasks", "backlog"]
+            problems,
+            [(
+                1,
+                "Expression refers to unknown ids",
+                "\"visible + delayed + backlog + delayed\" refers to delayed, backlog, which no \
+                 other metric_query has as its id (ids: visible, backlog)."
+                    .to_owned()
+            )]
         );
+        // An id not known yet: references wait, syntax does not.
+        let pending = check_expressions(&[
+            (None, None),
+            (Some("e1"), Some("m1 + unknown")),
+            (Some("e2"), Some("m1 +")),
+        ]);
         assert_eq!(
-            expression_references("FILL(m1, REPEAT) + 1e3 * 0.5"),
-            ["m1"]
+            pending
+                .iter()
+                .map(|p| (p.index, p.summary))
+                .collect::<Vec<_>>(),
+            [(2, "Invalid metric math expression")]
         );
+    }
+
+    #[test]
+    fn expressions_that_read_each_other_in_a_cycle_are_refused_at_each() {
+        let problems = expression_problems(&[
+            ("m1", None),
+            ("e1", Some("e3 + m1")),
+            ("e2", Some("e1 * 2")),
+            ("e3", Some("e2 - 1")),
+            ("e4", Some("e1 + e2")),
+        ]);
+        let summary = "Expressions refer to each other in a cycle";
+        let tail = ": each of these expressions needs another's result first, so none has a \
+                    value; CloudWatch cannot evaluate them.";
         assert_eq!(
-            expression_references(
-                "SUM(SEARCH('{AWS/SQS,QueueName} MetricName=\"visible\"', 'Sum', 60))"
-            ),
-            Vec::<&str>::new()
+            problems,
+            [
+                (1, summary, format!("e1 -> e3 -> e2 -> e1{tail}")),
+                (2, summary, format!("e2 -> e1 -> e3 -> e2{tail}")),
+                (3, summary, format!("e3 -> e2 -> e1 -> e3{tail}")),
+            ],
+            "e4 reads the cycle but is not in it"
         );
+        let two = expression_problems(&[("a", Some("b")), ("b", Some("a * 2"))]);
         assert_eq!(
-            expression_references("SORT(METRICS(), SUM, DESC)"),
-            Vec::<&str>::new()
+            two.iter().map(|p| p.0).collect::<Vec<_>>(),
+            [0, 1],
+            "{two:?}"
         );
-        assert_eq!(expression_references("m1+m1*m2"), ["m1", "m2"]);
-        assert_eq!(
-            expression_references("'unterminated m1"),
-            Vec::<&str>::new()
+        assert!(
+            expression_problems(&[("m1", None), ("e1", Some("m1")), ("e2", Some("e1 + m1"))])
+                .is_empty()
         );
-        assert_eq!(expression_references("abs (m1)"), ["m1"]);
     }
 
     #[test]

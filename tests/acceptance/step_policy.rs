@@ -35,6 +35,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("step_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("step_policy_bad_steps", bad_steps),
         Case::new("step_policy_bad_metrics", bad_metrics),
+        Case::new("step_policy_bad_expression", bad_expression),
         Case::new("step_policy_conflict_warning", conflict_warning),
     ]
 }
@@ -849,6 +850,91 @@ fn bad_metrics(tf: &TerraformBin) {
         assert!(r.stderr.contains(named), "names {named}:\n{}", r.text());
     }
     assert_nothing_left(&f, &name);
+}
+
+/// Metric math that cannot work: `validate` and `plan` refuse it at the `expression` of
+/// the query at fault, with the column and what was expected, and nothing is created.
+fn bad_expression(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-badexpr");
+    ws.write_config(&target(&f));
+    ws.init();
+    let queries = |e1: &str, e2: &str| {
+        format!(
+            "  metric_query {{\n    id = \"visible\"\n    metric {{\n      namespace = \"AWS/SQS\"\n      \
+             metric_name = \"ApproximateNumberOfMessagesVisible\"\n      stat = \"Sum\"\n      period_seconds = 60\n    }}\n  }}\n  \
+             metric_query {{\n    id = \"e1\"\n    expression = \"{e1}\"\n  }}\n  \
+             metric_query {{\n    id = \"e2\"\n    expression = \"{e2}\"\n    return_data = true\n  }}\n"
+        )
+    };
+    // (e1, e2, the error's summary, the lines it is shown at, what it says).
+    let cases: [(&str, &str, &str, Vec<&str>, &str); 2] = [
+        (
+            "visible * 2",
+            "IF(e1 > 0, e1, 0))",
+            "Invalid metric math expression",
+            vec!["    expression = \"IF(e1 > 0, e1, 0))\""],
+            "unexpected \")\" at column 18; expected an operator or the end of the expression",
+        ),
+        (
+            "e2 + visible",
+            "e1 * 2",
+            "Expressions refer to each other in a cycle",
+            vec![
+                "    expression = \"e2 + visible\"",
+                "    expression = \"e1 * 2\"",
+            ],
+            "e1 -> e2 -> e1",
+        ),
+    ];
+    for (e1, e2, summary, lines, says) in cases {
+        ws.write_config(&format!(
+            "{}{}",
+            target(&f),
+            policy(
+                "p",
+                &name,
+                &format!("{}{}", queries(e1, e2), steps_hcl(&INITIAL))
+            )
+        ));
+        for args in [
+            &["validate", "-no-color"][..],
+            &["plan", "-input=false", "-no-color"],
+        ] {
+            let command = args[0];
+            let r = ws.run(args);
+            assert_ne!(r.code, 0, "{command}: {}", r.text());
+            let errors = r.stderr.matches("Error: ").count();
+            assert_eq!(
+                errors,
+                lines.len(),
+                "{command}: one error per line:\n{}",
+                r.text()
+            );
+            assert!(
+                r.stderr.contains(summary),
+                "{command}: {summary}:\n{}",
+                r.text()
+            );
+            for line in &lines {
+                assert!(
+                    shown_at(&r.stderr, line),
+                    "{command}: the error is shown at {line:?}:\n{}",
+                    r.text()
+                );
+            }
+            assert!(
+                one_line(&r.stderr).contains(says),
+                "{command}: says {says:?}:\n{}",
+                r.text()
+            );
+        }
+    }
+    assert_nothing_left(&f, &name);
+}
+
+/// `text` with every run of whitespace made one space: Terraform wraps diagnostics.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether Terraform's error output quotes `line` as the source line of a diagnostic
