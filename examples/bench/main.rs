@@ -17,6 +17,7 @@
 
 mod latency;
 mod machine;
+mod plan;
 mod plugin;
 mod report;
 mod rss;
@@ -140,6 +141,11 @@ const BENCHMARKS: &[Benchmark] = &[
         id: "scale",
         what: "many backlog policies with 50 ms per request: wall time, calls, quota floor",
         run: scale::run,
+    },
+    Benchmark {
+        id: "plan",
+        what: "the backlog example's plan lines and state bytes; an update of 300 in one state",
+        run: plan::run,
     },
     Benchmark {
         id: "size",

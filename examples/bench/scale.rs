@@ -64,20 +64,7 @@ pub fn run(bench: &Bench) -> Result<Section> {
         .prefix("queuescale-bench-scale-")
         .tempdir()
         .map_err(|e| format!("create a scratch directory: {e}"))?;
-    let wrapper = scratch.path().join("provider-wrapper.sh");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec \"${{{PROVIDER_VARIABLE}:-{}}}\" \"$@\"\n",
-            bench.binary.display()
-        ),
-    )
-    .map_err(|e| format!("write {}: {e}", wrapper.display()))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| format!("make {} executable: {e}", wrapper.display()))?;
-    }
+    let wrapper = provider_wrapper(bench, scratch.path())?;
     terraform::init(Context {
         provider_binary: wrapper,
         scratch: scratch.path().to_path_buf(),
@@ -112,6 +99,24 @@ pub fn run(bench: &Bench) -> Result<Section> {
         drop(fixtures);
     }
     Ok(section(bench, &tf.version_string(), &steps))
+}
+
+/// A script in `dir` for the plugin mirror that runs the binary `$QUEUESCALE_BENCH_PROVIDER`
+/// names, else `bench.binary`, so one mirror serves every build a run measures.
+pub fn provider_wrapper(bench: &Bench, dir: &Path) -> Result<PathBuf> {
+    let wrapper = dir.join("provider-wrapper.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec \"${{{PROVIDER_VARIABLE}:-{}}}\" \"$@\"\n",
+            bench.binary.display()
+        ),
+    )
+    .map_err(|e| format!("write {}: {e}", wrapper.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("make {} executable: {e}", wrapper.display()))?;
+    Ok(wrapper)
 }
 
 /// The provider block for `pacing`.
