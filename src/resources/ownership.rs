@@ -31,6 +31,10 @@ use std::sync::Mutex;
 /// The tag key that records an object's owner.
 pub const OWNER_TAG: &str = "queuescale:owner";
 
+/// On a backlog policy's alarms: how its target was given (`BacklogTarget::tag_value`),
+/// which import reads back.
+pub const INPUTS_TAG: &str = "queuescale:inputs";
+
 /// Tag keys starting with this are the provider's own; users cannot set them and they are
 /// never shown in `tags` or `tags_all`.
 pub const RESERVED_PREFIX: &str = "queuescale:";

@@ -613,6 +613,8 @@ pub struct Observed {
     pub found_alarms: Vec<cw::ObservedAlarm>,
     /// The user tags (owner tag removed) of the first alarm found, with its ARN.
     pub alarm_tags: Option<(String, BTreeMap<String, String>)>,
+    /// The `queuescale:inputs` tag of the first alarm found.
+    pub alarm_inputs: Option<String>,
 }
 
 impl Observed {
@@ -658,6 +660,9 @@ pub async fn read(
     );
     let found_policies = found_policies?;
     let (found_alarms, first_tags) = alarms_and_tags?;
+    let alarm_inputs = first_tags
+        .as_ref()
+        .and_then(|t| t.get(super::ownership::INPUTS_TAG).cloned());
     let alarm_tags = match (found_alarms.first(), first_tags) {
         (Some(first), Some(tags)) => {
             if let Some(holder) = Owner::from_tags(&tags).filter(|h| h != owner) {
@@ -746,6 +751,7 @@ pub async fn read(
     out.found_policies = found_policies;
     out.found_alarms = found_alarms;
     out.alarm_tags = alarm_tags;
+    out.alarm_inputs = alarm_inputs;
     Ok(out)
 }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::objects;
-use super::ownership::{Object, Owner, user_tags};
+use super::ownership::{INPUTS_TAG, Object, Owner, user_tags};
 use super::reconcile::{self, Release};
 use super::scalable_target::{own_tags_from, report_register_error};
 use super::support::{
@@ -1004,10 +1004,20 @@ async fn reconcile(
         out.set("max_capacity", Value::Null);
     }
 
-    // 2. Policies and the alarms that invoke them.
+    // 2. Policies and the alarms that invoke them. The alarms also carry how the target
+    // was given, for import.
+    let with_inputs = |tags: &BTreeMap<String, String>, spec: Option<&BacklogSpec>| {
+        let mut all = tags.clone();
+        if let Some(s) = spec {
+            all.insert(INPUTS_TAG.to_owned(), s.target.tag_value());
+        }
+        all
+    };
+    let had_alarm_tags = with_inputs(&had_tags, spec_from(state).as_ref());
+    let want_alarm_tags = with_inputs(&want_tags, Some(spec));
     let tags = reconcile::Tags {
-        had: &had_tags,
-        want: &want_tags,
+        had: &had_alarm_tags,
+        want: &want_alarm_tags,
     };
     if reconcile::write(client, &desired, state, tags, &mut out, diags)
         .await
@@ -1129,6 +1139,7 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     exists |= observed.any();
     objects::store(&mut out, &observed.lists);
     let (found, found_alarms) = (observed.found_policies, observed.found_alarms);
+    let observed_inputs = observed.alarm_inputs;
 
     if !exists {
         tracing::warn!(
@@ -1154,14 +1165,21 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
         out.set("tags_all", Value::Map(BTreeMap::new()));
     }
     if importing {
-        derive_inputs(&mut out, &found, &found_alarms);
+        derive_inputs(&mut out, &found, &found_alarms, observed_inputs.as_deref());
     }
     Ok(out)
 }
 
 /// On import, recovers the configuration inputs from what AWS holds, so that a plan
 /// after import is empty.
-fn derive_inputs(out: &mut Value, policies: &[aas::ObservedPolicy], alarms: &[cw::ObservedAlarm]) {
+/// How the target was given comes from the alarms' `queuescale:inputs` tag, else from
+/// the wake alarm's description (alarms written by 0.1), else it is the target value.
+fn derive_inputs(
+    out: &mut Value,
+    policies: &[aas::ObservedPolicy],
+    alarms: &[cw::ObservedAlarm],
+    inputs_tag: Option<&str>,
+) {
     let name = out.get("name").as_str().unwrap_or_default().to_owned();
     let tt = policies.iter().find_map(|o| match &o.policy.kind {
         PolicyKind::TargetTracking(t)
@@ -1219,10 +1237,13 @@ fn derive_inputs(out: &mut Value, policies: &[aas::ObservedPolicy], alarms: &[cw
         {
             out.set("queue_name", Value::from(q.as_str()));
         }
+        let given = inputs_tag
+            .and_then(BacklogTarget::from_tag_value)
+            .or_else(|| BacklogTarget::parse(&w.description));
         if let Some(BacklogTarget::Latency {
             latency,
             processing,
-        }) = BacklogTarget::parse(&w.description)
+        }) = given
         {
             out.set("target_backlog_per_task", Value::Null);
             out.set("acceptable_latency_seconds", decimal(latency));

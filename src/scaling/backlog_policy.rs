@@ -133,6 +133,46 @@ impl BacklogTarget {
         }
     }
 
+    /// The value of the `queuescale:inputs` tag on the alarms, for import: how the target
+    /// was given, in a form meant for machines (`latency=10 processing=0.1`, or
+    /// `per_task=100`), numbers in their shortest exact form.
+    pub fn tag_value(self) -> String {
+        match self {
+            BacklogTarget::Explicit(v) => format!("per_task={v}"),
+            BacklogTarget::Latency {
+                latency,
+                processing,
+            } => format!("latency={latency} processing={processing}"),
+        }
+    }
+
+    /// Reads a [`BacklogTarget::tag_value`] back: `key=value` pairs separated by spaces or
+    /// commas, in any order, unknown keys ignored. `None` when neither form is complete.
+    pub fn from_tag_value(tag: &str) -> Option<BacklogTarget> {
+        let mut pairs = std::collections::BTreeMap::new();
+        for part in tag.split([' ', ',']).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=')?;
+            let v: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v > 0.0)?;
+            pairs.insert(k.trim(), v);
+        }
+        match (
+            pairs.get("latency"),
+            pairs.get("processing"),
+            pairs.get("per_task"),
+        ) {
+            (Some(&latency), Some(&processing), _) => Some(BacklogTarget::Latency {
+                latency,
+                processing,
+            }),
+            (_, _, Some(&v)) => Some(BacklogTarget::Explicit(v)),
+            _ => None,
+        }
+    }
+
     /// Recovers the target from a description written by [`BacklogTarget::describe`].
     pub fn parse(description: &str) -> Option<BacklogTarget> {
         let rest = &description[description.find("Backlog target: ")? + "Backlog target: ".len()..];
@@ -654,6 +694,39 @@ mod tests {
             );
         }
         assert_eq!(BacklogTarget::parse("edited by hand"), None);
+    }
+
+    #[test]
+    fn the_inputs_tag_reads_back_exactly_and_tolerantly() {
+        for t in [
+            BacklogTarget::Explicit(100.0),
+            BacklogTarget::Explicit(0.3),
+            BacklogTarget::Latency {
+                latency: 10.0,
+                processing: 0.1,
+            },
+            BacklogTarget::Latency {
+                latency: 1.0 / 3.0,
+                processing: 0.07,
+            },
+        ] {
+            assert_eq!(BacklogTarget::from_tag_value(&t.tag_value()), Some(t));
+        }
+        assert_eq!(
+            BacklogTarget::from_tag_value("processing=0.5, latency=30 other=x"),
+            None,
+            "a value that is not a number spoils the tag"
+        );
+        assert_eq!(
+            BacklogTarget::from_tag_value(" processing=0.5,latency=30 "),
+            Some(BacklogTarget::Latency {
+                latency: 30.0,
+                processing: 0.5
+            })
+        );
+        for bad in ["", "latency=10", "per_task=-1", "per_task=NaN", "garbage"] {
+            assert_eq!(BacklogTarget::from_tag_value(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub fn cases() -> Vec<Case> {
         Case::new("backlog_policy_update", update),
         Case::new("backlog_policy_disappears", disappears),
         Case::new("backlog_policy_import", import),
+        Case::new(
+            "backlog_policy_import_after_console_edit",
+            import_after_console_edit,
+        ),
         Case::new("backlog_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("backlog_policy_bad_input", bad_input),
         Case::new("backlog_policy_fifo", fifo),
@@ -354,6 +358,10 @@ fn disappears(tf: &TerraformBin) {
     .expect("edit alarm");
     expect_repair(&ws, &spec, "drain-to-zero");
 
+    // A description edited in the console: not in the plan's text, but noticed.
+    put_with_description(&f, &name, Purpose::WakeFromZero, "edited in the console");
+    expect_repair(&ws, &spec, "AWS holds other description");
+
     // A policy deleted behind Terraform's back.
     let tt = Purpose::BacklogPerTask.object_name(&name);
     aws::block_on(
@@ -379,6 +387,98 @@ fn disappears(tf: &TerraformBin) {
         "-no-color",
         "-refresh=false",
     ]);
+    assert_nothing_left(&f, &name, true);
+}
+
+/// Rewrites the alarm of `purpose` as compiled for the example, invoking its policy, with
+/// another description (PutMetricAlarm keeps an existing alarm's tags).
+fn put_with_description(f: &ServiceFixture, name: &str, purpose: Purpose, description: &str) {
+    let compiled = compile(&example_spec(f, name));
+    let (_, alarm) = compiled
+        .alarms
+        .iter()
+        .find(|(p, _)| *p == purpose)
+        .expect("the alarm is compiled");
+    let mut edited = alarm.clone();
+    edited.description = description.to_owned();
+    edited.actions = vec![
+        aws::policies(&f.resource_id())
+            .into_iter()
+            .find(|p| p.policy.name == purpose.object_name(name))
+            .expect("its policy")
+            .arn,
+    ];
+    aws::block_on(
+        terraform_provider_queuescale::aws::cloudwatch::put_metric_alarm(
+            &aws::clients().cloudwatch,
+            &edited,
+            &Default::default(),
+        ),
+    )
+    .expect("edit alarm");
+}
+
+/// Import reads how the target was given from the alarms' `queuescale:inputs` tag, so an
+/// alarm description edited in the console does not lose it; the plan then rewrites only
+/// that alarm.
+fn import_after_console_edit(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-import-edit"), false);
+    let name = format!("{}-scale", f.cluster);
+    let hcl = resource(&f, &name, EXAMPLE);
+    let made = aws_workspace(tf, "bp-import-edit-src");
+    made.write_config(&hcl);
+    made.init();
+    made.apply();
+    let wake = Purpose::WakeFromZero.object_name(&name);
+    let cw = &aws::clients().cloudwatch;
+    let arn = aws::block_on(cw.describe_alarms().alarm_names(&wake).send())
+        .expect("describe")
+        .metric_alarms()
+        .first()
+        .and_then(|a| a.alarm_arn().map(str::to_owned))
+        .expect("the wake alarm");
+    let tags =
+        aws::block_on(cw.list_tags_for_resource().resource_arn(&arn).send()).expect("list tags");
+    let inputs = tags
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some("queuescale:inputs"))
+        .and_then(|t| t.value());
+    assert_eq!(inputs, Some("latency=10 processing=0.1"), "{tags:?}");
+    put_with_description(
+        &f,
+        &name,
+        Purpose::WakeFromZero,
+        "Wakes the worker service.",
+    );
+
+    let fresh = aws_workspace(tf, "bp-import-edit");
+    fresh.write_config(&hcl);
+    fresh.init();
+    fresh.ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        ADDR,
+        &format!("{}/{}/{name}", f.cluster, f.service),
+    ]);
+    let values = fresh.resource_values(ADDR);
+    assert_eq!(values["acceptable_latency_seconds"], 10, "{values}");
+    assert_eq!(values["average_processing_seconds"], 0.1, "{values}");
+    assert!(values["target_backlog_per_task"].is_null(), "{values}");
+    let plan = fresh.plan();
+    assert_eq!(plan.code, 2, "{}", plan.text());
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy")
+            && plan.stdout.contains("AWS holds other description"),
+        "only the edited alarm is rewritten:\n{}",
+        plan.stdout
+    );
+    fresh.apply();
+    assert_aws_matches(&example_spec(&f, &name));
+    fresh.assert_plan_empty();
+    made.assert_plan_empty();
+    fresh.destroy();
     assert_nothing_left(&f, &name, true);
 }
 
