@@ -596,26 +596,7 @@ mod tests {
     #[test]
     fn the_backlog_policy_plans_to_what_the_compiler_makes() {
         let p = plan_policy(BACKLOG, None, None).expect("plans");
-        let spec = crate::scaling::backlog_policy::BacklogSpec {
-            name: "worker".into(),
-            queue_name: "jobs".into(),
-            cluster: "main".into(),
-            service: "worker".into(),
-            owned_capacity: Some((0, 50)),
-            target: crate::scaling::backlog_policy::BacklogTarget::Latency {
-                latency: 10.0,
-                processing: 0.1,
-            },
-            include_in_flight: true,
-            include_delayed: false,
-            scale_out_cooldown: 60,
-            scale_in_cooldown: 300,
-            disable_scale_in: false,
-            wake_threshold: 1.0,
-            wake_tasks: 1,
-            idle_minutes: 15,
-            task_count: crate::scaling::backlog_policy::TaskCountSource::CpuSampleCount,
-        };
+        let spec = crate::scaling::backlog_policy::example_spec();
         let compiled = crate::scaling::backlog_policy::compile(&spec);
         let want = Objects::from_backlog(&compiled, None).expect("owned");
         assert_eq!(p.objects.policies, want.policies);

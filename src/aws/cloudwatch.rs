@@ -143,6 +143,7 @@ fn observed_alarm(a: &t::MetricAlarm) -> Option<ObservedAlarm> {
                 .and_then(MissingData::from_aws_str)
                 .unwrap_or(MissingData::Missing),
             actions: a.alarm_actions().to_vec(),
+            ok_actions: a.ok_actions().to_vec(),
         },
     })
 }
@@ -182,6 +183,7 @@ pub async fn put_metric_alarm(
         .alarm_description(&alarm.description)
         .actions_enabled(true)
         .set_alarm_actions(Some(alarm.actions.clone()))
+        .set_ok_actions(Some(alarm.ok_actions.clone()))
         .comparison_operator(t::ComparisonOperator::from(alarm.comparison.as_aws_str()))
         .threshold(alarm.threshold)
         .evaluation_periods(alarm.evaluation_periods)

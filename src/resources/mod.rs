@@ -1,5 +1,6 @@
 //! The provider's managed resources, one module each, plus shared helpers.
 
+pub mod notify;
 pub mod objects;
 pub mod ownership;
 pub mod reconcile;

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::scaling::model::{Alarm, AlarmMetric, MetricQuery, Policy};
+use crate::scaling::model::{Alarm, AlarmMetric, MetricQuery, Policy, is_scaling_policy_arn};
 use crate::scaling::show::{self, Shown};
 use crate::tfplugin::{Attribute, Nesting, Schema, Type, Value};
 
@@ -81,8 +81,8 @@ pub fn alarm_value(purpose: &str, a: &Alarm, arn: Value) -> Value {
     entry(purpose, &a.name, arn, show::alarm(a))
 }
 
-/// An alarm read from AWS: as [`alarm_value`], and when it does not invoke exactly
-/// `policy_arn` the text says what it invokes instead.
+/// An alarm read from AWS: as [`alarm_value`], and when the scaling policy it invokes is
+/// not exactly `policy_arn` the text says what it invokes instead.
 pub fn observed_alarm_value(
     purpose: &str,
     a: &Alarm,
@@ -90,13 +90,19 @@ pub fn observed_alarm_value(
     policy_arn: Option<&str>,
 ) -> Value {
     let mut v = alarm_value(purpose, a, Value::from(arn));
+    let policies: Vec<&str> = a
+        .actions
+        .iter()
+        .map(String::as_str)
+        .filter(|x| is_scaling_policy_arn(x))
+        .collect();
     let invokes_its_policy =
-        matches!((a.actions.as_slice(), policy_arn), ([one], Some(p)) if one == p);
+        matches!((policies.as_slice(), policy_arn), ([one], Some(p)) if *one == p);
     if !invokes_its_policy {
-        let actions = if a.actions.is_empty() {
-            "nothing".to_owned()
+        let actions = if policies.is_empty() {
+            "no scaling policy".to_owned()
         } else {
-            a.actions.join(", ")
+            policies.join(", ")
         };
         append(
             &mut v,
@@ -489,7 +495,10 @@ mod tests {
         let b = example_lists(&Value::Unknown);
         assert!(same_config(&a.alarms[0], &b.alarms[0]));
         let mut c = b.alarms[0].clone();
-        append(&mut c, " — but it invokes nothing, not its policy");
+        append(
+            &mut c,
+            " — but it invokes no scaling policy, not its policy",
+        );
         assert!(!same_config(&a.alarms[0], &c));
         let mut d = b.alarms[0].clone();
         d.set("metrics", Value::Map(BTreeMap::new()));

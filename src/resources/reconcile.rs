@@ -420,7 +420,12 @@ pub async fn check_import_alarms(
         .await
         .map_err(|e| e.to_string())?
     {
-        if a.alarm.actions.iter().any(|x| !x.contains(&arn_part)) {
+        if a.alarm
+            .actions
+            .iter()
+            .filter(|x| crate::scaling::model::is_scaling_policy_arn(x))
+            .any(|x| !x.contains(&arn_part))
+        {
             return Err(format!(
                 "Alarm {:?} invokes policies of another service, not {resource_id}.",
                 a.alarm.name
@@ -529,7 +534,7 @@ async fn write_objects(
             continue;
         };
         let mut alarm = alarm.clone();
-        alarm.actions = vec![policy_arn.clone()];
+        alarm.actions.insert(0, policy_arn.clone());
         let before = recorded_entry(&recorded.alarms, purpose, &alarm.name);
         let unchanged = before.is_some_and(|b| {
             arn_of(Some(b)).is_some() && same_config(b, &alarm_value(purpose, &alarm, Value::Null))

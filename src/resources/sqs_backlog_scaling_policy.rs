@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::objects;
 use super::ownership::{INPUTS_TAG, Object, Owner, user_tags};
 use super::reconcile::{self, Release};
 use super::scalable_target::{own_tags_from, report_register_error};
@@ -23,6 +22,7 @@ use super::support::{
     aws_error, decimal, int_at, null_object, validate_ecs_name, validate_object_name,
 };
 use super::tags;
+use super::{notify, objects};
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
 use crate::scaling::backlog::{self, BacklogInput};
@@ -46,6 +46,10 @@ const DEFAULT_SCALE_IN_COOLDOWN: i64 = 300;
 const DEFAULT_IDLE_MINUTES: i64 = 15;
 
 fn schema() -> Schema {
+    let [alarm_actions, ok_actions] = notify::attributes(
+        "the wake and drain alarms (when the service wakes from zero, and when it drains to \
+         zero)",
+    );
     let int_default = |name: &str, v: i64, text: &str| {
         Attribute::with_default(name, Type::Number, Value::int(v)).describe(text)
     };
@@ -149,6 +153,8 @@ fn schema() -> Schema {
             ),
             Attribute::optional("tags", Type::map(Type::String))
                 .describe("Tags for the alarms and the owned scalable target."),
+            alarm_actions,
+            ok_actions,
             Attribute::computed("tags_all", Type::map(Type::String))
                 .describe("Tags including the provider's `default_tags`."),
             Attribute::computed("scalable_target_arn", Type::String)
@@ -217,6 +223,7 @@ fn spec_from(v: &Value) -> Option<BacklogSpec> {
         wake_tasks: int_at(v, "wake_tasks")?,
         idle_minutes: int_at(v, "idle_minutes")?,
         task_count: TaskCountSource::parse(v.get("task_count_source").as_str()?)?,
+        notify: notify::from(v)?,
     })
 }
 
@@ -241,6 +248,7 @@ fn check_whole(config: &Value, attr: &str, lo: i64, hi: i64, diags: &mut Diagnos
 /// Checks the configuration, every problem at its attribute; unknown values are skipped.
 fn validate(config: &Value, diags: &mut Diagnostics) {
     validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
+    notify::validate(config, diags);
     if let Some(q) = config.get("queue_name").as_str() {
         let base = q.strip_suffix(".fifo").unwrap_or(q);
         let ok = !base.is_empty()
@@ -892,6 +900,8 @@ async fn reconcile(
         "idle_minutes",
         "task_count_source",
         "tags",
+        "alarm_actions",
+        "ok_actions",
         "id",
     ] {
         out.set(attr, planned.get(attr).clone());
@@ -1228,6 +1238,7 @@ fn derive_inputs(
         out.set("target_backlog_per_task", decimal(t.target_value));
     }
     if let Some(w) = alarm(Purpose::WakeFromZero) {
+        notify::set_from_alarm(out, w);
         out.set("wake_threshold", decimal(w.threshold));
         if let AlarmMetric::Math(queries) = &w.metric
             && let Some(q) = queries.iter().find_map(|q| match &q.source {

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use super::objects;
 use super::ownership::Owner;
 use super::reconcile;
 use super::scalable_target::own_tags_from;
 use super::support::{aws_error, decimal, int_at, null_object, validate_object_name};
 use super::tags;
+use super::{notify, objects};
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
 use crate::scaling::model::{
@@ -64,6 +64,7 @@ fn metric_attrs(stat_name: &str) -> Vec<Attribute> {
 }
 
 fn schema() -> Schema {
+    let [alarm_actions, ok_actions] = notify::attributes("its alarms");
     let metric_block = Block::new(metric_attrs("statistic")).describe(
         "The metric the alarms watch (CDK's `metric` as a `Metric`). Exactly one of `metric` or \
          `metric_query`.",
@@ -148,6 +149,8 @@ fn schema() -> Schema {
                  theirs, other statistics give `Average`, metric math none.",
             ),
             Attribute::optional("tags", Type::map(Type::String)).describe("Tags for the alarms."),
+            alarm_actions,
+            ok_actions,
             Attribute::computed("tags_all", Type::map(Type::String))
                 .describe("Tags including the provider's `default_tags`."),
             Attribute::computed(
@@ -287,6 +290,7 @@ fn spec_from(v: &Value, given: &Value) -> Option<StepSpec> {
         )
         .ok()?,
         steps: steps::compile(&step_inputs(given)?, adjustment_type).ok()?,
+        notify: notify::from(v)?,
     })
 }
 
@@ -319,6 +323,7 @@ fn report(diags: &mut Diagnostics, errors: &[StepError]) {
 
 fn validate(config: &Value, diags: &mut Diagnostics) {
     validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
+    notify::validate(config, diags);
     if let Some(id) = config.get("scalable_target_id").as_str()
         && parse_service_resource_id(id).is_none()
     {
@@ -1115,6 +1120,7 @@ fn derive_inputs(out: &mut Value, name: &str, observed: &reconcile::Observed) {
     let Some((alarm, step)) = lower.or(upper) else {
         return;
     };
+    notify::set_from_alarm(out, &alarm.alarm);
     match &alarm.alarm.metric {
         AlarmMetric::Single(ms) => {
             out.set("metric", metric_value(ms, "statistic"));

@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 
 use super::model::{
-    Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, Policy,
+    Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, Notify, Policy,
     PolicyKind, StepPolicy, Suspension, Target, TargetTrackingPolicy, service_resource_id,
 };
 use super::steps::{AdjustmentType, StepAdjustment};
@@ -88,6 +88,8 @@ pub struct BacklogSpec {
     pub idle_minutes: i32,
     /// Running-task count source.
     pub task_count: TaskCountSource,
+    /// Whom the wake and drain alarms tell when the service wakes or drains.
+    pub notify: Notify,
 }
 
 /// The backlog per task to keep.
@@ -482,7 +484,8 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         datapoints_to_alarm: Some(1),
         // An idle queue stops publishing: nothing is waiting.
         missing_data: MissingData::NotBreaching,
-        actions: Vec::new(),
+        actions: spec.notify.alarm.clone(),
+        ok_actions: spec.notify.ok.clone(),
     };
 
     let mut policies = vec![
@@ -544,7 +547,8 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
                 datapoints_to_alarm: Some(spec.idle_minutes),
                 // A missing datapoint proves nothing (a delayed metric): never drain on it.
                 missing_data: MissingData::NotBreaching,
-                actions: Vec::new(),
+                actions: spec.notify.alarm.clone(),
+                ok_actions: spec.notify.ok.clone(),
             },
         ));
     }
@@ -599,6 +603,7 @@ pub(crate) fn example_spec() -> BacklogSpec {
         wake_tasks: 1,
         idle_minutes: 15,
         task_count: TaskCountSource::CpuSampleCount,
+        notify: Notify::default(),
     }
 }
 

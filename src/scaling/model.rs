@@ -229,9 +229,35 @@ pub struct Alarm {
     pub datapoints_to_alarm: Option<i32>,
     /// Missing-data treatment.
     pub missing_data: MissingData,
-    /// ARNs the alarm invokes: its scaling policy's, which exists only after the policy
-    /// is put (empty in a plan).
+    /// ARNs the alarm invokes when it goes into ALARM: the notifications it was compiled
+    /// with; its scaling policy's ARN is put first once the policy exists.
     pub actions: Vec<String>,
+    /// ARNs it notifies when it returns to OK.
+    pub ok_actions: Vec<String>,
+}
+
+/// Whom an alarm tells when it changes state, beside invoking its scaling policy: SNS
+/// topic ARNs, or any other action CloudWatch accepts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    /// Notified when the alarm goes into ALARM.
+    pub alarm: Vec<String>,
+    /// Notified when it returns to OK.
+    pub ok: Vec<String>,
+}
+
+impl Notify {
+    /// CloudWatch takes at most 5 `AlarmActions` and 5 `OKActions` (PutMetricAlarm, API
+    /// reference); one alarm action is the scaling policy.
+    pub const MAX_ALARM: usize = 4;
+    /// See [`Notify::MAX_ALARM`].
+    pub const MAX_OK: usize = 5;
+}
+
+/// Whether an alarm action is a scaling policy (Application Auto Scaling's ARNs are
+/// `arn:PARTITION:autoscaling:REGION:ACCOUNT:scalingPolicy:…`) rather than a notification.
+pub fn is_scaling_policy_arn(arn: &str) -> bool {
+    arn.split(':').nth(5) == Some("scalingPolicy")
 }
 
 /// A step scaling policy.

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use super::backlog_policy::fmt_number;
 use super::model::{
     Alarm, AlarmMetric, MetricQuery, MetricStat, Policy, PolicyKind, QuerySource,
-    TargetTrackingPolicy,
+    TargetTrackingPolicy, is_scaling_policy_arn,
 };
 use super::steps::StepAdjustment;
 use crate::sim::math::{self, BinaryOp, Expr, ExprKind, UnaryOp};
@@ -322,8 +322,9 @@ pub fn policy(p: &Policy) -> Shown {
     }
 }
 
-/// When an alarm fires: `EXPR >= THRESHOLD for D of N periods of P s; missing data: …`.
-/// Its actions are not part of the text (they are the ARN of its policy).
+/// When an alarm fires: `EXPR >= THRESHOLD for D of N periods of P s; missing data: …`,
+/// then whom it notifies (`; notifies ARN, … in ALARM`, `; notifies ARN, … on OK`). The
+/// scaling policy it invokes is not part of the text (the entry holds its ARN).
 pub fn alarm(a: &Alarm) -> Shown {
     let (m, periods) = match &a.metric {
         AlarmMetric::Math(queries) => {
@@ -349,13 +350,25 @@ pub fn alarm(a: &Alarm) -> Shown {
         Some(d) if d != a.evaluation_periods => format!("{d} of {}", a.evaluation_periods),
         _ => format!("{0} of {0}", a.evaluation_periods),
     };
-    let text = format!(
+    let mut text = format!(
         "{} {} {} for {of} periods of {period} s; missing data: {}",
         m.text,
         a.comparison.symbol(),
         fmt_number(a.threshold),
         a.missing_data.as_aws_str()
     );
+    let notified: Vec<&str> = a
+        .actions
+        .iter()
+        .map(String::as_str)
+        .filter(|x| !is_scaling_policy_arn(x))
+        .collect();
+    if !notified.is_empty() {
+        let _ = write!(text, "; notifies {} in ALARM", notified.join(", "));
+    }
+    if !a.ok_actions.is_empty() {
+        let _ = write!(text, "; notifies {} on OK", a.ok_actions.join(", "));
+    }
     Shown {
         text,
         metrics: m.metrics,
@@ -481,9 +494,26 @@ mod tests {
             ms.stat = "Average".into();
         }
         changed.push(alarm(&x));
+        let mut x = a.clone();
+        x.actions
+            .push("arn:aws:sns:us-east-1:123456789012:ops".into());
+        changed.push(alarm(&x));
+        let mut x = a.clone();
+        x.ok_actions
+            .push("arn:aws:sns:us-east-1:123456789012:ops".into());
+        changed.push(alarm(&x));
         for (i, c) in changed.iter().enumerate() {
             assert_ne!(c, &base, "change {i} is visible");
         }
+        // The scaling policy it invokes is the entry's ARN, not text.
+        let mut x = a.clone();
+        x.actions.insert(
+            0,
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:abc:\
+             resource/ecs/service/c/s:policyName/p"
+                .into(),
+        );
+        assert_eq!(alarm(&x), base);
     }
 
     #[test]

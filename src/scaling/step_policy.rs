@@ -6,7 +6,8 @@
 //! Pure: no I/O, no Terraform or AWS SDK types.
 
 use super::model::{
-    Alarm, AlarmMetric, Comparison, MetricQuery, MissingData, Policy, PolicyKind, StepPolicy,
+    Alarm, AlarmMetric, Comparison, MetricQuery, MissingData, Notify, Policy, PolicyKind,
+    StepPolicy,
 };
 use super::steps::{
     AdjustmentType, AggregationType, AlarmPeriods, AlarmPolicy, AlarmSide, ComparisonOperator,
@@ -34,6 +35,8 @@ pub struct StepSpec {
     pub periods: AlarmPeriods,
     /// CDK's compiled steps.
     pub steps: CompiledSteps,
+    /// Whom the alarms tell when they change state.
+    pub notify: Notify,
 }
 
 /// The purpose label (and name suffix) of a side: `lower` or `upper`.
@@ -99,7 +102,8 @@ pub fn objects(spec: &StepSpec) -> (BySide<Policy>, BySide<Alarm>) {
                     .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
                 // CDK leaves TreatMissingData unset, which CloudWatch treats as `missing`.
                 missing_data: MissingData::Missing,
-                actions: Vec::new(),
+                actions: spec.notify.alarm.clone(),
+                ok_actions: spec.notify.ok.clone(),
             },
         ));
     }
@@ -619,6 +623,7 @@ mod tests {
             cooldown: Some(60),
             min_adjustment_magnitude: None,
             aggregation: Some(AggregationType::Maximum),
+            notify: Notify::default(),
             periods: AlarmPeriods {
                 evaluation_periods: 1,
                 datapoints_to_alarm: None,

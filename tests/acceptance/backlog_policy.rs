@@ -25,6 +25,7 @@ pub fn cases() -> Vec<Case> {
             "backlog_policy_import_after_console_edit",
             import_after_console_edit,
         ),
+        Case::new("backlog_policy_notifications", notifications),
         Case::new("backlog_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("backlog_policy_bad_input", bad_input),
         Case::new("backlog_policy_fifo", fifo),
@@ -70,6 +71,7 @@ fn example_spec(f: &ServiceFixture, name: &str) -> BacklogSpec {
         wake_tasks: 1,
         idle_minutes: 15,
         task_count: TaskCountSource::CpuSampleCount,
+        notify: Default::default(),
     }
 }
 
@@ -741,6 +743,115 @@ resource \"queuescale_sqs_backlog_scaling_policy\" \"worker\" {{
         "its policies are gone"
     );
     assert!(aws::alarms_with_prefix(&name).is_empty());
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+}
+
+/// (alarm actions, OK actions) of an alarm as CloudWatch holds it, read with the SDK.
+pub fn alarm_actions_in_aws(name: &str) -> (Vec<String>, Vec<String>) {
+    let out = aws::block_on(
+        aws::clients()
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(name)
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("DescribeAlarms {name}: {e:?}"));
+    let [a] = out.metric_alarms() else {
+        panic!(
+            "CloudWatch holds {} alarms named {name}",
+            out.metric_alarms().len()
+        );
+    };
+    (a.alarm_actions().to_vec(), a.ok_actions().to_vec())
+}
+
+/// `alarm_actions`/`ok_actions` reach both alarms after the policy's own ARN, show in the
+/// plan, change in place, import back, and go away; a bad ARN fails at its element.
+fn notifications(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-notify"), false);
+    let name = format!("{}-scale", f.cluster);
+    let topic = |t: &str| format!("arn:aws:sns:us-east-1:123456789012:{}-{t}", f.cluster);
+    let (ops, wakes, sleeps) = (topic("ops"), topic("wakes"), topic("sleeps"));
+    let body = |alarm: &[&str], ok: &[&str]| {
+        let list = |xs: &[&str]| {
+            xs.iter()
+                .map(|x| format!("\"{x}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut hcl = EXAMPLE.to_owned();
+        for (attr, xs) in [("alarm_actions", alarm), ("ok_actions", ok)] {
+            if !xs.is_empty() {
+                hcl.push_str(&format!("\n  {attr} = [{}]", list(xs)));
+            }
+        }
+        hcl
+    };
+    let ws = aws_workspace(tf, "bp-notify");
+    ws.write_config(&resource(&f, &name, &body(&[&ops], &[&sleeps])));
+    ws.init();
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    assert!(
+        plan.stdout.contains(&format!(
+            "; notifies {ops} in ALARM; notifies {sleeps} on OK"
+        )),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    let values = ws.resource_values(ADDR);
+    for purpose in [Purpose::WakeFromZero, Purpose::DrainToZero] {
+        let policy_arn = state_entry(&values, purpose.as_str())["arn"]
+            .as_str()
+            .expect("policy arn")
+            .to_owned();
+        assert_eq!(
+            alarm_actions_in_aws(&purpose.object_name(&name)),
+            (vec![policy_arn, ops.clone()], vec![sleeps.clone()]),
+            "{purpose:?}"
+        );
+    }
+    ws.assert_plan_empty();
+
+    let hcl = resource(&f, &name, &body(&[&ops, &wakes], &[]));
+    ws.write_config(&hcl);
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    let wake = Purpose::WakeFromZero.object_name(&name);
+    let (alarm, ok) = alarm_actions_in_aws(&wake);
+    assert_eq!(alarm[1..], [ops.clone(), wakes.clone()]);
+    assert!(ok.is_empty(), "{ok:?}");
+    ws.assert_plan_empty();
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        &[(ADDR, format!("{}/{}/{name}", f.cluster, f.service))],
+    );
+
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.apply();
+    let (alarm, ok) = alarm_actions_in_aws(&wake);
+    assert_eq!(alarm.len(), 1, "only its policy: {alarm:?}");
+    assert!(ok.is_empty());
+    ws.assert_plan_empty();
+
+    ws.write_config(&resource(&f, &name, &body(&["ops"], &[])));
+    let bad = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(bad.code, 0);
+    let err = bad.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("Not an ARN") && err.contains("alarm_actions"),
+        "{}",
+        bad.text()
+    );
+    ws.write_config(&resource(&f, &name, EXAMPLE));
     ws.destroy();
     assert_nothing_left(&f, &name, true);
 }

@@ -177,6 +177,8 @@ struct Golden {
     missing: &'static str,
     queries: Vec<Query>,
     text: String,
+    /// The `queuescale:inputs` tag (backlog policies: how the target was given).
+    inputs: Option<&'static str>,
 }
 
 fn sqs(id: &'static str, metric: &'static str, stat: &'static str, queue: &str) -> Query {
@@ -242,6 +244,7 @@ fn golden(
                 "IF(FILL(tasks, 0) == 0 AND in_flight + received + empty_receives == 0, visible, 0) \
                  >= {wake} for 1 of 1 periods of 60 s; missing data: notBreaching"
             ),
+            inputs: Some("per_task=50"),
         },
         Golden {
             purpose: "drain-to-zero",
@@ -275,6 +278,7 @@ fn golden(
             text: "visible + in_flight + delayed + received <= 0 for 15 of 15 periods of 60 s; \
                    missing data: notBreaching"
                 .to_owned(),
+            inputs: Some("per_task=50"),
         },
     ];
     let sq = stepped.queue.as_str();
@@ -304,6 +308,7 @@ fn golden(
             queries: step_queries(),
             text: "visible + in_flight <= 0 for 2 of 2 periods of 60 s; missing data: missing"
                 .to_owned(),
+            inputs: None,
         },
         Golden {
             purpose: "upper",
@@ -316,6 +321,7 @@ fn golden(
             text: format!(
                 "visible + in_flight >= {wake} for 2 of 2 periods of 60 s; missing data: missing"
             ),
+            inputs: None,
         },
     ];
     vec![(BACKLOG, backlog_alarms), (STEPS, step_alarms)]
@@ -370,7 +376,7 @@ fn assert_cloudwatch_holds(values: &Json, golden: &[Golden]) {
                 "alarm {name} has tag {k} = {v:?}: {got_tags:?}"
             );
         }
-        // Beyond tags_all, only the owner tag, naming this resource's name.
+        // Beyond tags_all, only the owner tag, naming this resource's name, and the inputs tag.
         let owner = got_tags
             .get("queuescale:owner")
             .copied()
@@ -380,7 +386,13 @@ fn assert_cloudwatch_holds(values: &Json, golden: &[Golden]) {
             owner.ends_with(&format!(" name={resource_name}")),
             "alarm {name} carries its owner: {got_tags:?}"
         );
-        assert_eq!(got_tags.len(), want_tags.len() + 1, "{got_tags:?}");
+        assert_eq!(
+            got_tags.get("queuescale:inputs").copied(),
+            want.inputs,
+            "alarm {name}: how the target was given"
+        );
+        let reserved = 1 + usize::from(want.inputs.is_some());
+        assert_eq!(got_tags.len(), want_tags.len() + reserved, "{got_tags:?}");
     }
 }
 

@@ -15,6 +15,7 @@ use terraform_provider_queuescale::scaling::steps::{
 
 use tokio_util::sync::CancellationToken;
 
+use crate::backlog_policy::alarm_actions_in_aws;
 use crate::scalable_target::assert_import_matches;
 use crate::support::aws::{self, ServiceFixture, unique_prefix};
 use crate::support::emulator::Fault;
@@ -24,6 +25,7 @@ use crate::support::{Case, aws_workspace, existing_alarms, existing_policies, pr
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new("step_policy_basic", basic),
+        Case::new("step_policy_notifications", notifications),
         Case::new("step_policy_percent", percent),
         Case::new("step_policy_zero_change_steps", zero_change_steps),
         Case::new("step_policy_trimmed_mean", trimmed_mean),
@@ -137,6 +139,7 @@ fn spec(
             datapoints_to_alarm: None,
         },
         steps: compile(&inputs, adjustment).expect("valid steps"),
+        notify: Default::default(),
     }
 }
 
@@ -999,4 +1002,50 @@ fn conflict_warning(tf: &TerraformBin) {
     ws.destroy();
     assert_nothing_left(&f, &name);
     assert_nothing_left(&f, &percent_name);
+}
+
+/// Both alarms notify after invoking their own policy; the notifications import back.
+fn notifications(tf: &TerraformBin) {
+    let (f, name, ws) = setup(tf, "sp-notify");
+    let ops = format!("arn:aws:sns:us-east-1:123456789012:{}-ops", f.cluster);
+    let body = format!(
+        "{}  adjustment_type = \"ChangeInCapacity\"\n  alarm_actions = [\"{ops}\"]\n  \
+         ok_actions = [\"{ops}\"]\n{}",
+        queue_metric(&f),
+        steps_hcl(&INITIAL)
+    );
+    let hcl = format!("{}{}", target(&f), policy("p", &name, &body));
+    ws.write_config(&hcl);
+    ws.init();
+    ws.apply();
+    let values = ws.resource_values(ADDR);
+    for side in ["lower", "upper"] {
+        let entry = &values["policies"][side];
+        let policy_arn = entry["arn"].as_str().expect("policy arn").to_owned();
+        assert_eq!(
+            alarm_actions_in_aws(&format!("{name}-{side}")),
+            (vec![policy_arn, ops.clone()], vec![ops.clone()]),
+            "{side}"
+        );
+        assert!(
+            entry["alarm"].as_str().is_some_and(
+                |a| a.ends_with(&format!("; notifies {ops} in ALARM; notifies {ops} on OK"))
+            ),
+            "{entry}"
+        );
+    }
+    ws.assert_plan_empty();
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        &[
+            (
+                "queuescale_scalable_target.svc",
+                format!("{}/{}", f.cluster, f.service),
+            ),
+            (ADDR, format!("{}/{}/{name}", f.cluster, f.service)),
+        ],
+    );
+    ws.destroy();
 }
