@@ -11,7 +11,7 @@ use aws_sdk_applicationautoscaling::types as t;
 use tokio_util::sync::CancellationToken;
 
 use super::error::AwsError;
-use super::limit::{Op, Paced};
+use super::limit::{Op, Paced, has_next_token};
 use super::retry::{self, with_retries};
 use crate::scaling::model::{
     ECS_DESIRED_COUNT, Metric, MetricQuery, MetricStat, Policy, PolicyKind, QuerySource,
@@ -207,31 +207,33 @@ pub async fn find_scaling_policies(
     let action = "reading scaling policies";
     let mut found = Vec::new();
     for chunk in names.chunks(10) {
-        let mut token = None;
-        loop {
-            client.pace(Op::DescribeScalingPolicies).await?;
-            let out = client
-                .describe_scaling_policies()
-                .service_namespace(t::ServiceNamespace::Ecs)
-                .scalable_dimension(dimension())
-                .resource_id(resource_id)
-                .set_policy_names(Some(chunk.to_vec()))
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from_sdk(action, "scaling policies", resource_id, e, NOT_FOUND)
-                })?;
-            for p in out.scaling_policies() {
-                if chunk.iter().any(|n| n == p.policy_name()) && p.resource_id() == resource_id {
-                    found.push(observed_policy(p));
-                }
-            }
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        let pages = client
+            .describe_scaling_policies()
+            .service_namespace(t::ServiceNamespace::Ecs)
+            .scalable_dimension(dimension())
+            .resource_id(resource_id)
+            .set_policy_names(Some(chunk.to_vec()))
+            .into_paginator()
+            .send();
+        client
+            .for_each_page(
+                Op::DescribeScalingPolicies,
+                pages,
+                |out| has_next_token(out.next_token()),
+                |e| AwsError::from_sdk(action, "scaling policies", resource_id, e, NOT_FOUND),
+                |out| {
+                    found.extend(
+                        out.scaling_policies()
+                            .iter()
+                            .filter(|p| {
+                                chunk.iter().any(|n| n == p.policy_name())
+                                    && p.resource_id() == resource_id
+                            })
+                            .map(observed_policy),
+                    );
+                },
+            )
+            .await?;
     }
     Ok(found)
 }
@@ -246,31 +248,30 @@ pub async fn list_scaling_policies(
 ) -> Result<Vec<ObservedPolicy>, AwsError> {
     let action = "listing scaling policies";
     let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        client.pace(Op::DescribeScalingPolicies).await?;
-        let out = client
-            .describe_scaling_policies()
-            .service_namespace(t::ServiceNamespace::Ecs)
-            .scalable_dimension(dimension())
-            .resource_id(resource_id)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::from_sdk(action, "scaling policies", resource_id, e, NOT_FOUND)
-            })?;
-        found.extend(
-            out.scaling_policies()
-                .iter()
-                .filter(|p| p.resource_id() == resource_id)
-                .map(observed_policy),
-        );
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(found);
-        }
-    }
+    let pages = client
+        .describe_scaling_policies()
+        .service_namespace(t::ServiceNamespace::Ecs)
+        .scalable_dimension(dimension())
+        .resource_id(resource_id)
+        .into_paginator()
+        .send();
+    client
+        .for_each_page(
+            Op::DescribeScalingPolicies,
+            pages,
+            |out| has_next_token(out.next_token()),
+            |e| AwsError::from_sdk(action, "scaling policies", resource_id, e, NOT_FOUND),
+            |out| {
+                found.extend(
+                    out.scaling_policies()
+                        .iter()
+                        .filter(|p| p.resource_id() == resource_id)
+                        .map(observed_policy),
+                );
+            },
+        )
+        .await?;
+    Ok(found)
 }
 
 fn observed_policy(p: &t::ScalingPolicy) -> ObservedPolicy {

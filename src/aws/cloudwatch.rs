@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use aws_sdk_cloudwatch::types as t;
 
 use super::error::AwsError;
-use super::limit::{Op, Paced};
+use super::limit::{Op, Paced, has_next_token};
 use crate::scaling::model::{
     Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, QuerySource,
 };
@@ -33,25 +33,21 @@ pub async fn find_alarms_by_names(
 ) -> Result<Vec<ObservedAlarm>, AwsError> {
     let mut found = Vec::new();
     for chunk in names.chunks(100) {
-        let mut token = None;
-        loop {
-            client.pace(Op::DescribeAlarms).await?;
-            let out = client
-                .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
-                .alarm_types(t::AlarmType::MetricAlarm)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| {
-                    AwsError::from_sdk("reading alarms", "alarms", &chunk.join(","), e, &[])
-                })?;
-            found.extend(out.metric_alarms().iter().filter_map(observed_alarm));
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        let pages = client
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .alarm_types(t::AlarmType::MetricAlarm)
+            .into_paginator()
+            .send();
+        client
+            .for_each_page(
+                Op::DescribeAlarms,
+                pages,
+                |out| has_next_token(out.next_token()),
+                |e| AwsError::from_sdk("reading alarms", "alarms", &chunk.join(","), e, &[]),
+                |out| found.extend(out.metric_alarms().iter().filter_map(observed_alarm)),
+            )
+            .await?;
     }
     Ok(found)
 }

@@ -8,12 +8,14 @@
 //! A request takes its tokens when it is about to be sent; when a bucket is short, the
 //! request reserves the tokens anyway and waits until they have been refilled, so waiting
 //! requests are served in arrival order and a burst is spread evenly at the bucket's rate.
+//! A paginated read takes its tokens page by page ([`Paced::for_each_page`]).
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -366,6 +368,49 @@ impl<C> Paced<C> {
     pub async fn pace(&self, op: Op) -> Result<(), AwsError> {
         self.limits.until_ready(op, &self.stop).await
     }
+
+    /// Reads every page of a paginated `op` from an SDK paginator
+    /// (`.into_paginator().send()` on a fluent builder), pacing each page's request as
+    /// [`Paced::pace`] paces a single call.
+    ///
+    /// The paginator sends its next request only when the next page is asked for, so
+    /// pacing before each ask paces each request. `more` tells from a page whether the
+    /// paginator will send another request (the page has a non-empty next token); without
+    /// it, the wait for a further request that never comes would take a token from the
+    /// bucket. `map_err` maps a failed page as the caller maps a failed single call;
+    /// `page` receives each answer in order. The first error ends the read.
+    ///
+    /// # Errors
+    /// [`AwsError::Stopped`] when Terraform asks the provider to stop while a request
+    /// waits for its quota; a failed page, as `map_err` maps it.
+    pub async fn for_each_page<T, E>(
+        &self,
+        op: Op,
+        mut pages: PaginationStream<Result<T, E>>,
+        more: impl Fn(&T) -> bool,
+        map_err: impl Fn(E) -> AwsError,
+        mut page: impl FnMut(T),
+    ) -> Result<(), AwsError> {
+        loop {
+            self.pace(op).await?;
+            let Some(answer) = pages.next().await else {
+                return Ok(());
+            };
+            let out = answer.map_err(&map_err)?;
+            let again = more(&out);
+            page(out);
+            if !again {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Whether a paginated answer's next token asks for another page (the SDK's paginators
+/// stop at a missing or empty token).
+#[must_use]
+pub fn has_next_token(token: Option<&str>) -> bool {
+    token.is_some_and(|t| !t.is_empty())
 }
 
 impl<C> Deref for Paced<C> {
@@ -514,6 +559,129 @@ mod tests {
         stop.cancel();
         let out = limits.until_ready(Op::TagAlarm, &stop).await;
         assert!(matches!(out, Err(AwsError::Stopped { .. })), "{out:?}");
+    }
+
+    /// A paginator over `pages` that counts the requests it sends, as the SDK's do: the
+    /// next request goes out only when the next page is asked for.
+    fn paginator(
+        pages: Vec<Result<(u32, Option<&'static str>), &'static str>>,
+        sent: Arc<Mutex<u32>>,
+    ) -> PaginationStream<Result<(u32, Option<&'static str>), &'static str>> {
+        use aws_smithy_async::future::pagination_stream::fn_stream::FnStream;
+        PaginationStream::new(FnStream::new(move |tx| {
+            Box::pin(async move {
+                for page in pages {
+                    *sent.lock().expect("count") += 1;
+                    let done = page.is_err();
+                    if tx.send(page).await.is_err() || done {
+                        return;
+                    }
+                }
+            })
+        }))
+    }
+
+    fn paced(limits: Arc<Limits>) -> Paced<()> {
+        Paced::new((), limits, CancellationToken::new())
+    }
+
+    fn stopped_read(e: &'static str) -> AwsError {
+        AwsError::Stopped {
+            action: "test",
+            id: e.to_owned(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_page_is_read_in_order_and_each_request_is_paced() {
+        let sent = Arc::new(Mutex::new(0));
+        let pages = paginator(
+            vec![Ok((1, Some("a"))), Ok((2, Some("b"))), Ok((3, None))],
+            sent.clone(),
+        );
+        let client = paced(defaults());
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        client
+            .for_each_page(
+                Op::PutMetricAlarm,
+                pages,
+                |p| has_next_token(p.1),
+                stopped_read,
+                |p| seen.push((p.0, start.elapsed().as_millis())),
+            )
+            .await
+            .expect("read");
+        assert_eq!(*sent.lock().expect("count"), 3);
+        // PutMetricAlarm has a burst of 3 at 3 per second: three requests go at once, and a
+        // fourth reservation after the last page would make the next call wait 1/3 s.
+        assert_eq!(seen.iter().map(|s| s.0).collect::<Vec<_>>(), [1, 2, 3]);
+        let next = send_times(client.limits.clone(), Op::PutMetricAlarm, 1).await;
+        assert!(near(next[0], 1000.0 / 3.0), "{next:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_page_ends_the_read_with_the_mapped_error() {
+        let sent = Arc::new(Mutex::new(0));
+        let pages = paginator(
+            vec![Ok((1, Some("a"))), Err("throttled"), Ok((3, None))],
+            sent.clone(),
+        );
+        let mut seen = Vec::new();
+        let out = paced(defaults())
+            .for_each_page(
+                Op::DescribeAlarms,
+                pages,
+                |p| has_next_token(p.1),
+                stopped_read,
+                |p| seen.push(p.0),
+            )
+            .await;
+        assert!(
+            matches!(&out, Err(AwsError::Stopped { id, .. }) if id == "throttled"),
+            "{out:?}"
+        );
+        assert_eq!(seen, [1]);
+        assert_eq!(*sent.lock().expect("count"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_request_ends_a_paged_read_while_it_waits_for_its_quota() {
+        let sent = Arc::new(Mutex::new(0));
+        let pages = paginator(
+            (0..5).map(|i| Ok((i, Some("more")))).collect(),
+            sent.clone(),
+        );
+        let stop = CancellationToken::new();
+        let client = Paced::new((), defaults(), stop.clone());
+        let mut seen = 0;
+        let out = client
+            .for_each_page(
+                Op::PutMetricAlarm,
+                pages,
+                |p| has_next_token(p.1),
+                stopped_read,
+                |_| {
+                    seen += 1;
+                    // The burst of 3 is spent after the third page: the fourth waits.
+                    if seen == 3 {
+                        stop.cancel();
+                    }
+                },
+            )
+            .await;
+        assert!(
+            matches!(&out, Err(AwsError::Stopped { action, .. }) if action.contains("quota")),
+            "{out:?}"
+        );
+        assert_eq!(*sent.lock().expect("count"), 3);
+    }
+
+    #[test]
+    fn an_empty_or_missing_next_token_ends_the_pages() {
+        assert!(has_next_token(Some("t")));
+        assert!(!has_next_token(Some("")));
+        assert!(!has_next_token(None));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What `queuescale_step_scaling_policy` puts into AWS: CDK's `scaleOnMetric` result
-//! (see `steps.rs`) turned into model alarms and step policies, plus the pieces the
+//! (see `steps`) turned into model alarms and step policies, plus the pieces the
 //! resource needs around it — rebuilding another policy's zones from what AWS holds (for
 //! the conflict warning) and the user's steps from the two policies (for import).
 //!
