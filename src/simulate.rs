@@ -126,6 +126,8 @@ pub struct Planned {
     pub names: Names,
     /// `average_processing_seconds`, when the policy has one.
     pub average_processing: Option<f64>,
+    /// Seconds between the calls of its `keep_queue_active` schedule, when it has one.
+    pub keep_queue_active_every: Option<u32>,
 }
 
 fn diagnostics(d: &Diagnostics) -> Vec<String> {
@@ -331,6 +333,11 @@ fn objects_of(
             service,
         },
         average_processing: p.get("average_processing_seconds").as_f64(),
+        keep_queue_active_every: if backlog {
+            sqs_backlog_scaling_policy::planned_keep_active_every(p)
+        } else {
+            None
+        },
     })
 }
 
@@ -476,7 +483,12 @@ impl Workload {
     /// # Errors
     /// A mean processing time that is not above 0, or a start latency range upside down.
     pub fn scenario(&self, planned: &Planned, trace: Trace) -> Result<Scenario, String> {
-        self.scenario_for(planned.names.clone(), planned.average_processing, trace)
+        let mut sc = self.scenario_for(planned.names.clone(), planned.average_processing, trace)?;
+        // The policy's own schedule, unless the workload sets another.
+        if sc.sqs.keep_active_every.is_none() {
+            sc.sqs.keep_active_every = planned.keep_queue_active_every;
+        }
+        Ok(sc)
     }
 
     /// The scenario of `trace` under this workload, for a service published under `names`
@@ -644,6 +656,37 @@ mod tests {
         );
         assert!(r.summary.scale_out_events > 0, "{:?}", r.events);
         assert!(r.events.iter().any(|e| e.policy == "initial-upper"));
+    }
+
+    /// Hardening issue, hole 3, through the resource's own plan: after 24 idle hours the
+    /// first message's SQS datapoints are late (the queue went inactive after six), so
+    /// waking takes over 15 minutes; with `keep_queue_active` (its schedule's calls every
+    /// five hours) it takes about two.
+    #[test]
+    fn keep_queue_active_keeps_the_wake_after_a_day_idle_at_about_two_minutes() {
+        let with = BACKLOG.replace(
+            "\"average_processing_seconds\": 0.1",
+            "\"average_processing_seconds\": 0.1, \"keep_queue_active\": \
+             {\"role_arn\": \"arn:aws:iam::123456789012:role/keep\"}",
+        );
+        let wake_after_a_day = |policy: &str| {
+            let p = plan_policy(policy, None, None).expect("plans");
+            let mut sc =
+                Scenario::new(p.names.clone(), Trace::new(vec![(24 * 3600, 1)], 25 * 3600));
+            sc.ecs.start_latency = (60, 60);
+            sc.sqs.keep_active_every = p.keep_queue_active_every;
+            let r = sim::run(&p.objects, &sc).expect("runs");
+            (
+                p.keep_queue_active_every,
+                r.summary.wake_latency_max_seconds.expect("woke"),
+            )
+        };
+        let (none, late) = wake_after_a_day(BACKLOG);
+        assert_eq!(none, None);
+        assert!(late >= 15 * 60, "without: {late} s");
+        let (every, kept) = wake_after_a_day(&with);
+        assert_eq!(every, Some(5 * 3600), "the default: every five hours");
+        assert!(kept <= 180, "with: {kept} s");
     }
 
     /// The example policy on `burst`, with the workload settings the tests share.

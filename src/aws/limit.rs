@@ -65,6 +65,11 @@ pub enum Quota {
     /// SQS `GetQueueUrl`. The SQS quotas pages give rates only for messages (standard
     /// queues: "nearly unlimited") and tagging (5 TPS); assumed: 20 per second.
     SqsGetQueueUrl,
+    /// EventBridge Scheduler `GetSchedule`, `CreateSchedule`, `UpdateSchedule`,
+    /// `DeleteSchedule` (one bucket). Its quotas page gives each operation its own rate,
+    /// 50 TPS in every region in one version and 250 to 5,000 in the current one; assumed:
+    /// 50 per second for all of them together.
+    Scheduler,
 }
 
 /// A bucket's size and refill rate.
@@ -78,7 +83,7 @@ pub struct Rate {
 
 impl Quota {
     /// Every quota, in documentation order.
-    pub const ALL: [Quota; 9] = [
+    pub const ALL: [Quota; 10] = [
         Quota::DescribeAlarms,
         Quota::PutMetricAlarm,
         Quota::DeleteAlarms,
@@ -88,6 +93,7 @@ impl Quota {
         Quota::EcsServiceReads,
         Quota::EcsClusterReads,
         Quota::SqsGetQueueUrl,
+        Quota::Scheduler,
     ];
 
     /// The attribute of the provider's `rate_limits` block that sets this quota.
@@ -102,6 +108,7 @@ impl Quota {
             Quota::EcsServiceReads => "ecs_service_reads",
             Quota::EcsClusterReads => "ecs_cluster_reads",
             Quota::SqsGetQueueUrl => "sqs_get_queue_url",
+            Quota::Scheduler => "scheduler",
         }
     }
 
@@ -147,6 +154,11 @@ impl Quota {
             Quota::SqsGetQueueUrl => {
                 "SQS `GetQueueUrl` requests per second. Default 20 (SQS publishes no rate)."
             }
+            Quota::Scheduler => {
+                "EventBridge Scheduler requests per second (`keep_queue_active` schedules), \
+                 all operations together. Default 50, the lowest rate its quotas page has \
+                 published."
+            }
         }
     }
 
@@ -159,6 +171,7 @@ impl Quota {
             Quota::EcsServiceReads => (20, 100),
             Quota::EcsClusterReads => (20, 50),
             Quota::SqsGetQueueUrl => (20, 1),
+            Quota::Scheduler => (50, 1),
         };
         Rate { per_second, burst }
     }
@@ -209,6 +222,14 @@ pub enum Op {
     DescribeClusters,
     /// SQS `GetQueueUrl`.
     GetQueueUrl,
+    /// EventBridge Scheduler `GetSchedule`.
+    GetSchedule,
+    /// EventBridge Scheduler `CreateSchedule`.
+    CreateSchedule,
+    /// EventBridge Scheduler `UpdateSchedule`.
+    UpdateSchedule,
+    /// EventBridge Scheduler `DeleteSchedule`.
+    DeleteSchedule,
 }
 
 impl Op {
@@ -245,6 +266,9 @@ impl Op {
             Op::DescribeServices => &[(Q::EcsServiceReads, 1)],
             Op::DescribeClusters => &[(Q::EcsClusterReads, 1)],
             Op::GetQueueUrl => &[(Q::SqsGetQueueUrl, 1)],
+            Op::GetSchedule | Op::CreateSchedule | Op::UpdateSchedule | Op::DeleteSchedule => {
+                &[(Q::Scheduler, 1)]
+            }
         }
     }
 }

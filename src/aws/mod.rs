@@ -10,6 +10,7 @@ pub mod error;
 pub mod limit;
 pub mod log;
 pub mod retry;
+pub mod scheduler;
 pub mod sqs;
 pub mod stop;
 

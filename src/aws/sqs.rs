@@ -1,4 +1,4 @@
-//! SQS: only what scaling needs, whether a queue exists.
+//! SQS: only what scaling needs, whether a queue exists and its URL.
 
 use super::error::AwsError;
 use super::limit::{Op, Paced};
@@ -11,8 +11,16 @@ pub type Client = Paced<aws_sdk_sqs::Client>;
 /// # Errors
 /// [`AwsError::NotFound`] when it does not; API errors.
 pub async fn find_queue(client: &Client, name: &str) -> Result<(), AwsError> {
+    queue_url(client, name).await.map(|_| ())
+}
+
+/// The URL of the queue `name` (one GetQueueUrl call).
+///
+/// # Errors
+/// [`AwsError::NotFound`] when it does not exist; API errors.
+pub async fn queue_url(client: &Client, name: &str) -> Result<String, AwsError> {
     client.pace(Op::GetQueueUrl).await?;
-    client
+    let out = client
         .get_queue_url()
         .queue_name(name)
         .send()
@@ -29,5 +37,5 @@ pub async fn find_queue(client: &Client, name: &str) -> Result<(), AwsError> {
                 ],
             )
         })?;
-    Ok(())
+    Ok(out.queue_url().unwrap_or_default().to_owned())
 }

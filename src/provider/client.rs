@@ -27,7 +27,7 @@ use super::config::{ProviderConfig, mask_access_key};
 use super::files::SharedFiles;
 use crate::aws::limit::{Limits, Paced};
 use crate::aws::log::CallLog;
-use crate::aws::{self, app_autoscaling, cloudwatch, ecs, retry, sqs};
+use crate::aws::{self, app_autoscaling, cloudwatch, ecs, retry, scheduler, sqs};
 
 /// Default retries per request when `max_retries` is not set (11 attempts).
 ///
@@ -48,6 +48,8 @@ pub struct Clients {
     pub ecs: ecs::Client,
     /// SQS.
     pub sqs: sqs::Client,
+    /// EventBridge Scheduler.
+    pub scheduler: scheduler::Client,
     /// The region in use.
     pub region: String,
     /// Tags merged into every taggable object.
@@ -274,11 +276,23 @@ pub async fn connect(
             stop.clone(),
         )
     };
+    let scheduler = {
+        let mut b = aws_sdk_scheduler::config::Builder::from(&sdk).interceptor(CallLog);
+        if let Some(u) = &ep.scheduler {
+            b = b.endpoint_url(u);
+        }
+        Paced::new(
+            aws_sdk_scheduler::Client::from_conf(b.build()),
+            limits.clone(),
+            stop.clone(),
+        )
+    };
     Ok(Clients {
         aas,
         cloudwatch,
         ecs,
         sqs,
+        scheduler,
         region,
         default_tags: cfg.default_tags.clone(),
         stop,

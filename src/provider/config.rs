@@ -22,6 +22,8 @@ pub struct Endpoints {
     pub cloudwatch: Option<String>,
     /// ECS.
     pub ecs: Option<String>,
+    /// EventBridge Scheduler.
+    pub scheduler: Option<String>,
     /// SQS.
     pub sqs: Option<String>,
     /// STS.
@@ -29,8 +31,14 @@ pub struct Endpoints {
 }
 
 /// Names of the services in the `endpoints` block, in schema order.
-pub const ENDPOINT_SERVICES: [&str; 5] =
-    ["applicationautoscaling", "cloudwatch", "ecs", "sqs", "sts"];
+pub const ENDPOINT_SERVICES: [&str; 6] = [
+    "applicationautoscaling",
+    "cloudwatch",
+    "ecs",
+    "scheduler",
+    "sqs",
+    "sts",
+];
 
 /// A role to assume after resolving the base credentials.
 ///
@@ -376,6 +384,7 @@ pub fn parse(config: &Value) -> ProviderConfig {
             applicationautoscaling: s(endpoints.get("applicationautoscaling")),
             cloudwatch: s(endpoints.get("cloudwatch")),
             ecs: s(endpoints.get("ecs")),
+            scheduler: s(endpoints.get("scheduler")),
             sqs: s(endpoints.get("sqs")),
             sts: s(endpoints.get("sts")),
         },

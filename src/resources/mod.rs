@@ -1,5 +1,6 @@
 //! The provider's managed resources, one module each, plus shared helpers.
 
+pub mod keep_active;
 pub mod notify;
 pub mod objects;
 pub mod ownership;

@@ -94,6 +94,8 @@ pub enum Object {
     Policy(String, String),
     /// The scalable target of a service, registered and deregistered by its owner.
     Target(String),
+    /// An EventBridge Scheduler schedule (names unique per account, region and group).
+    Schedule(String),
 }
 
 impl fmt::Display for Object {
@@ -102,6 +104,7 @@ impl fmt::Display for Object {
             Object::Alarm(n) => write!(f, "alarm {n:?}"),
             Object::Policy(id, n) => write!(f, "scaling policy {n:?} on {id}"),
             Object::Target(id) => write!(f, "scalable target {id}"),
+            Object::Schedule(n) => write!(f, "schedule {n:?}"),
         }
     }
 }

@@ -22,16 +22,18 @@ use super::support::{
     aws_error, decimal, int_at, null_object, validate_ecs_name, validate_object_name,
 };
 use super::tags;
-use super::{notify, objects};
+use super::{keep_active, notify, objects};
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
 use crate::scaling::backlog::{self, BacklogInput};
 use crate::scaling::backlog_policy::{
-    BacklogSpec, BacklogTarget, Compiled, MAX_NAME_LEN, Purpose, TaskCountSource, compile,
+    BacklogSpec, BacklogTarget, Compiled, KEEP_ACTIVE_SUFFIX, KeepActive, MAX_NAME_LEN,
+    MAX_NAME_LEN_WITH_SCHEDULE, Purpose, TaskCountSource, compile,
 };
 use crate::scaling::model::{AlarmMetric, PolicyKind, QuerySource, service_resource_id};
 use crate::tfplugin::{
-    AttrPath, Attribute, Block, Diagnostics, PlannedChange, Resource, Schema, Type, Value,
+    AttrPath, Attribute, Block, Diagnostics, NestedBlock, Nesting, PlannedChange, Resource, Schema,
+    Type, Value,
 };
 
 /// The resource type.
@@ -165,7 +167,33 @@ fn schema() -> Schema {
                  metric-math alarms that invoke them).",
             ),
             objects::metrics_attribute(),
+            Attribute::computed("keep_queue_active_schedule_arn", Type::String).describe(
+                "ARN of the EventBridge Scheduler schedule `NAME-keep-queue-active` (null \
+                 without `keep_queue_active`).",
+            ),
         ])
+        .with_blocks(vec![NestedBlock::new(
+            "keep_queue_active",
+            Nesting::Single,
+            Block::new(vec![
+                Attribute::required("role_arn", Type::String).describe(
+                    "IAM role EventBridge Scheduler assumes to call the queue: trusted by \
+                     `scheduler.amazonaws.com`, allowed `sqs:GetQueueAttributes` on it.",
+                ),
+                Attribute::optional("every_hours", Type::Number).describe(
+                    "Hours between calls, 1 to 5 (SQS counts a queue inactive after up to six \
+                     hours). Default 5.",
+                ),
+            ])
+            .describe(
+                "Keeps the queue active while it is idle: an EventBridge Scheduler schedule \
+                 (`NAME-keep-queue-active`, owned by this resource) calls \
+                 `sqs:GetQueueAttributes` on it every few hours. Without it, after six idle \
+                 hours SQS stops publishing the queue's metrics and the first message's arrive \
+                 up to 15 minutes late, so waking from zero takes that long. Costs one \
+                 scheduler invocation every few hours.",
+            ),
+        )])
         .describe(
             "Scales an ECS service on the backlog of its SQS queue: target tracking on \
              backlog per running task, waking from zero tasks when messages arrive, and \
@@ -224,7 +252,23 @@ fn spec_from(v: &Value) -> Option<BacklogSpec> {
         idle_minutes: int_at(v, "idle_minutes")?,
         task_count: TaskCountSource::parse(v.get("task_count_source").as_str()?)?,
         notify: notify::from(v)?,
+        keep_active: keep_active_from(v.get("keep_queue_active"))?,
     })
+}
+
+/// The `keep_queue_active` block: `Some(None)` when absent, `None` while unknown.
+fn keep_active_from(block: &Value) -> Option<Option<KeepActive>> {
+    if block.is_null() {
+        return Some(None);
+    }
+    let every_hours = match block.get("every_hours") {
+        Value::Null => KeepActive::DEFAULT_EVERY_HOURS,
+        n => u32::try_from(n.as_i64()?).ok()?,
+    };
+    Some(Some(KeepActive {
+        role_arn: block.get("role_arn").as_str()?.to_owned(),
+        every_hours,
+    }))
 }
 
 fn err(diags: &mut Diagnostics, attr: &str, summary: &str, detail: String) {
@@ -249,6 +293,7 @@ fn check_whole(config: &Value, attr: &str, lo: i64, hi: i64, diags: &mut Diagnos
 fn validate(config: &Value, diags: &mut Diagnostics) {
     validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
     notify::validate(config, diags);
+    validate_keep_active(config, diags);
     if let Some(q) = config.get("queue_name").as_str() {
         let base = q.strip_suffix(".fifo").unwrap_or(q);
         let ok = !base.is_empty()
@@ -299,6 +344,51 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
     if let Some(t) = config.get("tags").entries() {
         tags::validate(t, &AttrPath::root("tags"), diags);
+    }
+}
+
+/// `keep_queue_active`: a whole `every_hours` from 1 to 5, a role ARN, and a `name` that
+/// leaves room for the schedule's (EventBridge Scheduler names: at most 64 characters).
+fn validate_keep_active(config: &Value, diags: &mut Diagnostics) {
+    let block = config.get("keep_queue_active");
+    if block.is_null() || block.is_unknown() {
+        return;
+    }
+    let at = |attr: &str| AttrPath::root("keep_queue_active").attr(attr);
+    if let Some(n) = block.get("every_hours").as_f64()
+        && !(n.fract() == 0.0 && (1.0..=f64::from(KeepActive::MAX_EVERY_HOURS)).contains(&n))
+    {
+        diags.error_at(
+            at("every_hours"),
+            "Invalid every_hours",
+            format!(
+                "every_hours must be a whole number from 1 to {}: SQS counts a queue inactive \
+                 after up to six hours without an action on it; got {n}.",
+                KeepActive::MAX_EVERY_HOURS
+            ),
+        );
+    }
+    if let Some(role) = block.get("role_arn").as_str()
+        && !(role.starts_with("arn:") && role.split(':').nth(2) == Some("iam"))
+    {
+        diags.error_at(
+            at("role_arn"),
+            "Not an IAM role ARN",
+            format!("{role:?} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)."),
+        );
+    }
+    if let Some(name) = config.get("name").as_str()
+        && name.len() > MAX_NAME_LEN_WITH_SCHEDULE
+    {
+        diags.error_at(
+            AttrPath::root("name"),
+            "Name too long for keep_queue_active",
+            format!(
+                "With keep_queue_active the schedule is named {name}{KEEP_ACTIVE_SUFFIX}, and \
+                 EventBridge Scheduler takes at most 64 characters: keep name to {} or fewer.",
+                MAX_NAME_LEN_WITH_SCHEDULE
+            ),
+        );
     }
 }
 
@@ -533,6 +623,15 @@ pub(crate) fn planned_objects(planned: &Value) -> Option<reconcile::Desired> {
     Some(desired(&spec, &compile(&spec)))
 }
 
+/// Seconds between the calls of the `keep_queue_active` schedule a plan compiles, if any;
+/// for the simulator.
+pub(crate) fn planned_keep_active_every(planned: &Value) -> Option<u32> {
+    let spec = spec_from(planned)?;
+    compile(&spec)
+        .keep_active
+        .map(|k| k.keep.every_hours.saturating_mul(3600))
+}
+
 /// The import id.
 fn import_id(v: &Value) -> Option<String> {
     Some(format!(
@@ -621,6 +720,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
                 }
             }
         }
+        keep_active::plan(p, &prior);
         tags::plan_tags_all(client.map(|c| &c.default_tags), p);
     }
 
@@ -650,6 +750,8 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         let mut skeleton = planned.clone();
         skeleton.set("scalable_target_arn", Value::Null);
         objects::store_none(&mut skeleton);
+        skeleton.set(keep_active::BLOCK, Value::Null);
+        skeleton.set(keep_active::ARN, Value::Null);
         skeleton.set("tags_all", Value::Map(BTreeMap::new()));
         let state = reconcile(client, &spec, &compiled, &skeleton, planned, diags).await;
         if !diags.has_errors() {
@@ -736,6 +838,10 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             Release::Leave
         };
         let deregister = release == Release::Deregister;
+        if let Err(e) = keep_active::delete(client, state, &owner).await {
+            aws_error(diags, &e);
+            return;
+        }
         let unrecorded = reconcile::Unrecorded {
             alarms: names[1..].to_vec(),
             policies: names.clone(),
@@ -1031,9 +1137,24 @@ async fn reconcile(
     };
     if reconcile::write(client, &desired, state, tags, &mut out, diags)
         .await
-        .is_ok()
+        .is_err()
     {
-        out.set("tags_all", Value::string_map(&want_tags));
+        return out;
+    }
+    out.set("tags_all", Value::string_map(&want_tags));
+
+    // 3. The schedule that keeps the queue active.
+    if let Err(e) = keep_active::write(
+        client,
+        compiled.keep_active.as_ref(),
+        &desired.owner,
+        state,
+        planned,
+        &mut out,
+    )
+    .await
+    {
+        reconcile::report(diags, &e);
     }
     out
 }
@@ -1174,6 +1295,15 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     } else {
         out.set("tags_all", Value::Map(BTreeMap::new()));
     }
+    keep_active::read(
+        client,
+        state,
+        &owner,
+        state.get("queue_name").as_str(),
+        importing,
+        &mut out,
+    )
+    .await?;
     if importing {
         derive_inputs(&mut out, &found, &found_alarms, observed_inputs.as_deref());
     }

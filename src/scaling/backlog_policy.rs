@@ -90,6 +90,8 @@ pub struct BacklogSpec {
     pub task_count: TaskCountSource,
     /// Whom the wake and drain alarms tell when the service wakes or drains.
     pub notify: Notify,
+    /// Keep the queue active with a schedule.
+    pub keep_active: Option<KeepActive>,
 }
 
 /// The backlog per task to keep.
@@ -245,7 +247,63 @@ pub struct Compiled {
     /// Alarms by purpose (wake, drain unless scale-in is disabled); actions empty until
     /// the policies exist.
     pub alarms: Vec<(Purpose, Alarm)>,
+    /// The schedule that keeps the queue active, when asked for.
+    pub keep_active: Option<KeepAlive>,
 }
+
+/// `keep_queue_active`: a schedule, run as `role_arn`, that reads the queue's attributes
+/// every `every_hours`, so SQS never counts the queue as inactive ("up to six hours" without
+/// messages or an action accessing it, SQS developer guide) and its metrics stay timely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepActive {
+    /// The role EventBridge Scheduler calls `sqs:GetQueueAttributes` as.
+    pub role_arn: String,
+    /// Hours between calls (1 to 5: under SQS's six hours).
+    pub every_hours: u32,
+}
+
+impl KeepActive {
+    /// Hours between calls when `every_hours` is not given.
+    pub const DEFAULT_EVERY_HOURS: u32 = 5;
+    /// Most hours between calls: the queue turns inactive after up to six idle hours.
+    pub const MAX_EVERY_HOURS: u32 = 5;
+}
+
+/// The compiled schedule: its name, how often it runs, as whom, on which queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Schedule name, `NAME-keep-queue-active`.
+    pub name: String,
+    /// What it is asked for.
+    pub keep: KeepActive,
+    /// The queue it reads.
+    pub queue_name: String,
+}
+
+impl KeepAlive {
+    /// The schedule expression: `rate(N hours)` (EventBridge Scheduler's rate form; one
+    /// hour is written `rate(1 hour)`).
+    pub fn expression(&self) -> String {
+        match self.keep.every_hours {
+            1 => "rate(1 hour)".to_owned(),
+            n => format!("rate({n} hours)"),
+        }
+    }
+
+    /// The hours of an expression written by [`KeepAlive::expression`].
+    pub fn hours_of(expression: &str) -> Option<u32> {
+        let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+        let (n, unit) = inner.split_once(' ')?;
+        let n: u32 = n.parse().ok()?;
+        matches!(unit, "hour" | "hours").then_some(n)
+    }
+}
+
+/// Suffix of the keep-active schedule's name.
+pub const KEEP_ACTIVE_SUFFIX: &str = "-keep-queue-active";
+
+/// Longest `name` whose schedule name fits EventBridge Scheduler's 64 characters.
+pub const MAX_NAME_LEN_WITH_SCHEDULE: usize = 64 - KEEP_ACTIVE_SUFFIX.len();
 
 /// One-minute periods: SQS and ECS publish per minute.
 const PERIOD: i32 = 60;
@@ -556,6 +614,11 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         target,
         policies,
         alarms,
+        keep_active: spec.keep_active.clone().map(|keep| KeepAlive {
+            name: format!("{}{KEEP_ACTIVE_SUFFIX}", spec.name),
+            keep,
+            queue_name: spec.queue_name.clone(),
+        }),
     }
 }
 
@@ -604,6 +667,7 @@ pub(crate) fn example_spec() -> BacklogSpec {
         idle_minutes: 15,
         task_count: TaskCountSource::CpuSampleCount,
         notify: Notify::default(),
+        keep_active: None,
     }
 }
 

@@ -26,6 +26,7 @@ pub fn cases() -> Vec<Case> {
             import_after_console_edit,
         ),
         Case::new("backlog_policy_notifications", notifications),
+        Case::new("backlog_policy_keep_queue_active", keep_queue_active),
         Case::new("backlog_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("backlog_policy_bad_input", bad_input),
         Case::new("backlog_policy_fifo", fifo),
@@ -72,6 +73,7 @@ fn example_spec(f: &ServiceFixture, name: &str) -> BacklogSpec {
         idle_minutes: 15,
         task_count: TaskCountSource::CpuSampleCount,
         notify: Default::default(),
+        keep_active: None,
     }
 }
 
@@ -853,5 +855,129 @@ fn notifications(tf: &TerraformBin) {
     );
     ws.write_config(&resource(&f, &name, EXAMPLE));
     ws.destroy();
+    assert_nothing_left(&f, &name, true);
+}
+
+/// The schedule as EventBridge Scheduler holds it (raw GetSchedule), or `None`.
+fn schedule_in_aws(
+    name: &str,
+) -> Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput> {
+    match aws::block_on(aws::clients().scheduler.get_schedule().name(name).send()) {
+        Ok(s) => Some(s),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(e) => panic!("GetSchedule {name}: {e:?}"),
+    }
+}
+
+/// `keep_queue_active` owns a schedule that reads the queue every few hours as the given
+/// role: created, changed in place, repaired when edited elsewhere, imported, removed with
+/// the block and on destroy; bad hours fail at the attribute.
+fn keep_queue_active(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-keep"), false);
+    let name = format!("{}-scale", f.cluster);
+    let schedule = format!("{name}-keep-queue-active");
+    let role = "arn:aws:iam::123456789012:role/qsacc-keep";
+    let body = |extra: &str| {
+        format!("{EXAMPLE}\n  keep_queue_active {{\n    role_arn = \"{role}\"\n{extra}  }}")
+    };
+    let ws = aws_workspace(tf, "bp-keep");
+    ws.write_config(&resource(&f, &name, &body("")));
+    ws.init();
+    ws.apply();
+    let arn = ws.resource_values(ADDR)["keep_queue_active_schedule_arn"]
+        .as_str()
+        .expect("the schedule's ARN")
+        .to_owned();
+    let got = schedule_in_aws(&schedule).expect("the schedule exists");
+    assert_eq!(got.arn(), Some(arn.as_str()));
+    assert_eq!(got.schedule_expression(), Some("rate(5 hours)"));
+    assert_eq!(got.state().map(|s| s.as_str()), Some("ENABLED"));
+    let target = got.target().expect("a target");
+    assert_eq!(
+        target.arn(),
+        "arn:aws:scheduler:::aws-sdk:sqs:getQueueAttributes"
+    );
+    assert_eq!(target.role_arn(), role);
+    let input: serde_json::Value =
+        serde_json::from_str(target.input().unwrap_or_default()).expect("JSON input");
+    assert!(
+        input["QueueUrl"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/{}", f.queue))),
+        "{input}"
+    );
+    ws.assert_plan_empty();
+
+    let hcl = resource(&f, &name, &body("    every_hours = 2\n"));
+    ws.write_config(&hcl);
+    ws.apply();
+    let got = schedule_in_aws(&schedule).expect("still there");
+    assert_eq!(got.schedule_expression(), Some("rate(2 hours)"));
+    assert_eq!(got.arn(), Some(arn.as_str()), "updated in place");
+    ws.assert_plan_empty();
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        &[(ADDR, format!("{}/{}/{name}", f.cluster, f.service))],
+    );
+
+    // Disabled behind Terraform's back: the plan shows it, apply enables it again.
+    let mut off = aws::clients()
+        .scheduler
+        .update_schedule()
+        .name(&schedule)
+        .schedule_expression("rate(2 hours)")
+        .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+        .flexible_time_window(
+            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
+                .build()
+                .expect("window"),
+        );
+    if let Some(d) = got.description() {
+        off = off.description(d);
+    }
+    if let Some(t) = got.target() {
+        off = off.target(t.clone());
+    }
+    aws::block_on(off.send()).expect("disable the schedule");
+    let plan = ws.plan();
+    assert_eq!(
+        plan.code,
+        2,
+        "the disabled schedule shows:\n{}",
+        plan.text()
+    );
+    ws.apply();
+    let got = schedule_in_aws(&schedule).expect("still there");
+    assert_eq!(got.state().map(|s| s.as_str()), Some("ENABLED"));
+    ws.assert_plan_empty();
+
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.apply();
+    assert!(
+        schedule_in_aws(&schedule).is_none(),
+        "removed with the block"
+    );
+    assert!(ws.resource_values(ADDR)["keep_queue_active_schedule_arn"].is_null());
+    ws.assert_plan_empty();
+
+    ws.write_config(&resource(&f, &name, &body("    every_hours = 6\n")));
+    let bad = ws.run(&["plan", "-input=false", "-no-color"]);
+    assert_ne!(bad.code, 0);
+    let err = bad.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(err.contains("Invalid every_hours"), "{}", bad.text());
+
+    ws.write_config(&resource(&f, &name, &body("")));
+    ws.apply();
+    assert!(schedule_in_aws(&schedule).is_some());
+    ws.destroy();
+    assert!(schedule_in_aws(&schedule).is_none(), "destroy removes it");
     assert_nothing_left(&f, &name, true);
 }

@@ -53,6 +53,8 @@ pub struct Clients {
     pub ecs: qs::ecs::Client,
     /// SQS.
     pub sqs: qs::sqs::Client,
+    /// EventBridge Scheduler.
+    pub scheduler: qs::scheduler::Client,
 }
 
 /// The access key id tests use against a local backend. In the split mode it is 12 digits:
@@ -94,6 +96,8 @@ pub fn clients() -> &'static Clients {
         ecs.set_endpoint_url(endpoint("ECS"));
         let mut sqs = aws_sdk_sqs::config::Builder::from(&sdk);
         sqs.set_endpoint_url(endpoint("SQS"));
+        let mut scheduler = aws_sdk_scheduler::config::Builder::from(&sdk);
+        scheduler.set_endpoint_url(endpoint("SCHEDULER"));
         let limits = std::sync::Arc::new(qs::limit::Limits::new(
             &qs::limit::Quota::ALL
                 .iter()
@@ -124,6 +128,11 @@ pub fn clients() -> &'static Clients {
             ),
             sqs: qs::limit::Paced::new(
                 aws_sdk_sqs::Client::from_conf(sqs.build()),
+                limits.clone(),
+                stop.clone(),
+            ),
+            scheduler: qs::limit::Paced::new(
+                aws_sdk_scheduler::Client::from_conf(scheduler.build()),
                 limits.clone(),
                 stop.clone(),
             ),
