@@ -62,17 +62,7 @@ fn schema() -> Schema {
             Attribute::computed("tags_all", Type::map(Type::String))
                 .describe("All tags of the target: the provider's `default_tags` merged with `tags`."),
         ])
-        .with_blocks(vec![NestedBlock::new(
-            "suspended_state",
-            Nesting::Single,
-            Block::new(
-                SUSPENDED
-                    .iter()
-                    .map(|(n, d)| Attribute::with_default(n, Type::Bool, Value::Bool(false)).describe(d))
-                    .collect(),
-            )
-            .describe("Suspends kinds of scaling, e.g. during an incident. Omitted: nothing is suspended."),
-        )])
+        .with_blocks(vec![suspended_block()])
         .describe(
             "Registers an ECS service with Application Auto Scaling: the range of task counts \
              scaling policies may choose from. Scaling policies (such as \
@@ -81,10 +71,54 @@ fn schema() -> Schema {
     )
 }
 
-/// The desired target from a planned state.
-fn desired(v: &Value) -> Option<Target> {
+/// The `suspended_state` block, shared with the backlog policy's owned target.
+pub(crate) fn suspended_block() -> NestedBlock {
+    NestedBlock::new(
+        "suspended_state",
+        Nesting::Single,
+        Block::new(
+            SUSPENDED
+                .iter()
+                .map(|(n, d)| {
+                    Attribute::with_default(n, Type::Bool, Value::Bool(false)).describe(d)
+                })
+                .collect(),
+        )
+        .describe(
+            "Suspends kinds of scaling, e.g. during an incident. Omitted: nothing is suspended.",
+        ),
+    )
+}
+
+/// What `v`'s `suspended_state` block suspends (nothing when it is absent).
+pub(crate) fn suspension_from(v: &Value) -> Suspension {
     let s = v.get("suspended_state");
     let flag = |n: &str| s.get(n).as_bool().unwrap_or(false);
+    Suspension {
+        dynamic_in: flag(SUSPENDED[0].0),
+        dynamic_out: flag(SUSPENDED[1].0),
+        scheduled: flag(SUSPENDED[2].0),
+    }
+}
+
+/// The `suspended_state` value for state: null when nothing is suspended and `prior` had
+/// no block (as configuration without one reads), else the three flags.
+pub(crate) fn suspension_value(s: Suspension, prior: &Value) -> Value {
+    let suspended = [s.dynamic_in, s.dynamic_out, s.scheduled];
+    if prior.get("suspended_state").is_null() && suspended.iter().all(|b| !b) {
+        Value::Null
+    } else {
+        Value::object(
+            SUSPENDED
+                .iter()
+                .zip(suspended)
+                .map(|((n, _), b)| (*n, Value::Bool(b))),
+        )
+    }
+}
+
+/// The desired target from a planned state.
+fn desired(v: &Value) -> Option<Target> {
     Some(Target {
         resource_id: service_resource_id(
             v.get("cluster_name").as_str()?,
@@ -92,11 +126,7 @@ fn desired(v: &Value) -> Option<Target> {
         ),
         min_capacity: int_at(v, "min_capacity")?,
         max_capacity: int_at(v, "max_capacity")?,
-        suspension: Suspension {
-            dynamic_in: flag(SUSPENDED[0].0),
-            dynamic_out: flag(SUSPENDED[1].0),
-            scheduled: flag(SUSPENDED[2].0),
-        },
+        suspension: suspension_from(v),
     })
 }
 
@@ -150,21 +180,7 @@ fn state_from(
     state.set("arn", Value::from(observed.arn.as_str()));
     state.set("min_capacity", Value::int(t.min_capacity.into()));
     state.set("max_capacity", Value::int(t.max_capacity.into()));
-    let s = t.suspension;
-    let suspended = [s.dynamic_in, s.dynamic_out, s.scheduled];
-    if prior.get("suspended_state").is_null() && suspended.iter().all(|b| !b) {
-        state.set("suspended_state", Value::Null);
-    } else {
-        state.set(
-            "suspended_state",
-            Value::object(
-                SUSPENDED
-                    .iter()
-                    .zip(suspended)
-                    .map(|((n, _), b)| (*n, Value::Bool(b))),
-            ),
-        );
-    }
+    state.set("suspended_state", suspension_value(t.suspension, prior));
     if let Some(all) = tags_all {
         state.set(
             "tags",

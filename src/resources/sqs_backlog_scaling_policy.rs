@@ -17,7 +17,9 @@ use async_trait::async_trait;
 
 use super::ownership::{INPUTS_TAG, Object, Owner, user_tags};
 use super::reconcile::{self, Release};
-use super::scalable_target::{own_tags_from, report_register_error};
+use super::scalable_target::{
+    own_tags_from, report_register_error, suspended_block, suspension_from, suspension_value,
+};
 use super::support::{
     aws_error, decimal, int_at, null_object, validate_ecs_name, validate_object_name,
 };
@@ -172,28 +174,31 @@ fn schema() -> Schema {
                  without `keep_queue_active`).",
             ),
         ])
-        .with_blocks(vec![NestedBlock::new(
-            "keep_queue_active",
-            Nesting::Single,
-            Block::new(vec![
-                Attribute::required("role_arn", Type::String).describe(
-                    "IAM role EventBridge Scheduler assumes to call the queue: trusted by \
+        .with_blocks(vec![
+            suspended_block_of_owned_target(),
+            NestedBlock::new(
+                "keep_queue_active",
+                Nesting::Single,
+                Block::new(vec![
+                    Attribute::required("role_arn", Type::String).describe(
+                        "IAM role EventBridge Scheduler assumes to call the queue: trusted by \
                      `scheduler.amazonaws.com`, allowed `sqs:GetQueueAttributes` on it.",
-                ),
-                Attribute::optional("every_hours", Type::Number).describe(
-                    "Hours between calls, 1 to 5 (SQS counts a queue inactive after up to six \
+                    ),
+                    Attribute::optional("every_hours", Type::Number).describe(
+                        "Hours between calls, 1 to 5 (SQS counts a queue inactive after up to six \
                      hours). Default 5.",
-                ),
-            ])
-            .describe(
-                "Keeps the queue active while it is idle: an EventBridge Scheduler schedule \
+                    ),
+                ])
+                .describe(
+                    "Keeps the queue active while it is idle: an EventBridge Scheduler schedule \
                  (`NAME-keep-queue-active`, owned by this resource) calls \
                  `sqs:GetQueueAttributes` on it every few hours. Without it, after six idle \
                  hours SQS stops publishing the queue's metrics and the first message's arrive \
                  up to 15 minutes late, so waking from zero takes that long. Costs one \
                  scheduler invocation every few hours.",
+                ),
             ),
-        )])
+        ])
         .describe(
             "Scales an ECS service on the backlog of its SQS queue: target tracking on \
              backlog per running task, waking from zero tasks when messages arrive, and \
@@ -201,6 +206,16 @@ fn schema() -> Schema {
              three policies and two alarms; see the guide *How it scales*.",
         ),
     )
+}
+
+/// The standalone target's `suspended_state` block, for the owned one.
+fn suspended_block_of_owned_target() -> NestedBlock {
+    let mut b = suspended_block();
+    b.block.description = "Suspends kinds of scaling on the owned scalable target, e.g. \
+                           during an incident (not with `scalable_target_id`: suspend that \
+                           target instead). Omitted: nothing is suspended."
+        .to_owned();
+    b
 }
 
 /// A known number attribute as f64.
@@ -253,6 +268,7 @@ fn spec_from(v: &Value) -> Option<BacklogSpec> {
         task_count: TaskCountSource::parse(v.get("task_count_source").as_str()?)?,
         notify: notify::from(v)?,
         keep_active: keep_active_from(v.get("keep_queue_active"))?,
+        suspension: suspension_from(v),
     })
 }
 
@@ -491,6 +507,16 @@ fn validate_capacity(config: &Value, diags: &mut Diagnostics) {
         return;
     }
     if let Some(id) = sti.as_str() {
+        if !config.get("suspended_state").is_null() {
+            err(
+                diags,
+                "suspended_state",
+                "suspended_state with scalable_target_id",
+                "The attached scalable target owns its suspended state; set suspended_state on \
+                 it, not here."
+                    .to_owned(),
+            );
+        }
         for (attr, v) in [("min_capacity", min), ("max_capacity", max)] {
             if !v.is_null() {
                 err(
@@ -1037,6 +1063,7 @@ async fn reconcile(
         let was_attached = !state.get("scalable_target_id").is_null();
         let changed = state.get("min_capacity") != planned.get("min_capacity")
             || state.get("max_capacity") != planned.get("max_capacity")
+            || suspension_from(state) != suspension_from(planned)
             || was_attached;
         if missing || changed {
             // A target state does not record must be free, ours already (an interrupted
@@ -1114,6 +1141,7 @@ async fn reconcile(
         }
         out.set("min_capacity", planned.get("min_capacity").clone());
         out.set("max_capacity", planned.get("max_capacity").clone());
+        out.set("suspended_state", planned.get("suspended_state").clone());
     } else {
         out.set("scalable_target_arn", Value::Null);
         out.set("min_capacity", Value::Null);
@@ -1261,6 +1289,10 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
             out.set("scalable_target_arn", Value::from(t.arn.as_str()));
             out.set("min_capacity", Value::int(t.target.min_capacity.into()));
             out.set("max_capacity", Value::int(t.target.max_capacity.into()));
+            out.set(
+                "suspended_state",
+                suspension_value(t.target.suspension, state),
+            );
             target_tags = tags;
         }
         Some(None) => out.set("scalable_target_arn", Value::Null),

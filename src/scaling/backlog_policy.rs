@@ -92,6 +92,8 @@ pub struct BacklogSpec {
     pub notify: Notify,
     /// Keep the queue active with a schedule.
     pub keep_active: Option<KeepActive>,
+    /// What the owned target suspends.
+    pub suspension: Suspension,
 }
 
 /// The backlog per task to keep.
@@ -464,7 +466,7 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         resource_id: resource_id.clone(),
         min_capacity: min,
         max_capacity: max,
-        suspension: Suspension::default(),
+        suspension: spec.suspension,
     });
 
     // Target tracking: backlog per running task, only where both are positive.
@@ -668,6 +670,7 @@ pub(crate) fn example_spec() -> BacklogSpec {
         task_count: TaskCountSource::CpuSampleCount,
         notify: Notify::default(),
         keep_active: None,
+        suspension: Suspension::default(),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn cases() -> Vec<Case> {
         ),
         Case::new("backlog_policy_notifications", notifications),
         Case::new("backlog_policy_keep_queue_active", keep_queue_active),
+        Case::new("backlog_policy_suspended_state", suspended_state),
         Case::new("backlog_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("backlog_policy_bad_input", bad_input),
         Case::new("backlog_policy_fifo", fifo),
@@ -74,6 +75,7 @@ fn example_spec(f: &ServiceFixture, name: &str) -> BacklogSpec {
         task_count: TaskCountSource::CpuSampleCount,
         notify: Default::default(),
         keep_active: None,
+        suspension: Default::default(),
     }
 }
 
@@ -980,4 +982,84 @@ fn keep_queue_active(tf: &TerraformBin) {
     ws.destroy();
     assert!(schedule_in_aws(&schedule).is_none(), "destroy removes it");
     assert_nothing_left(&f, &name, true);
+}
+
+/// `suspended_state` reaches the owned target (raw DescribeScalableTargets), changes in
+/// place, imports back; with an attached target it is an error at the block.
+fn suspended_state(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-suspend"), false);
+    let name = format!("{}-scale", f.cluster);
+    let suspended = |scale_in: bool| {
+        format!(
+            "{EXAMPLE}\n  suspended_state {{\n    dynamic_scaling_in_suspended = {scale_in}\n  }}"
+        )
+    };
+    let raw = || {
+        let out = aws::block_on(
+            aws::clients()
+                .aas
+                .describe_scalable_targets()
+                .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+                .resource_ids(f.resource_id())
+                .send(),
+        )
+        .expect("DescribeScalableTargets");
+        let t = out.scalable_targets().first().expect("the target").clone();
+        let s = t.suspended_state().cloned().unwrap_or_else(|| {
+            aws_sdk_applicationautoscaling::types::SuspendedState::builder().build()
+        });
+        (
+            s.dynamic_scaling_in_suspended().unwrap_or(false),
+            s.dynamic_scaling_out_suspended().unwrap_or(false),
+            s.scheduled_scaling_suspended().unwrap_or(false),
+        )
+    };
+    let ws = aws_workspace(tf, "bp-suspend");
+    ws.write_config(&resource(&f, &name, &suspended(true)));
+    ws.init();
+    ws.apply();
+    assert_eq!(raw(), (true, false, false));
+    ws.assert_plan_empty();
+    let hcl = resource(&f, &name, &suspended(false));
+    ws.write_config(&hcl);
+    let plan = ws.ok(&["plan", "-input=false", "-no-color"]);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply();
+    assert_eq!(raw(), (false, false, false));
+    ws.write_config(&resource(&f, &name, &suspended(true)));
+    ws.apply();
+    assert_import_matches(
+        &ws,
+        tf,
+        &resource(&f, &name, &suspended(true)),
+        &[(ADDR, format!("{}/{}/{name}", f.cluster, f.service))],
+    );
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+
+    let attached = format!(
+        "{}resource \"queuescale_sqs_backlog_scaling_policy\" \"worker\" {{\n  \
+         name = \"{name}\"\n  queue_name = \"{}\"\n  cluster_name = \"{}\"\n  \
+         service_name = \"{}\"\n  scalable_target_id = \"{}\"\n  \
+         target_backlog_per_task = 10\n  suspended_state {{\n    \
+         dynamic_scaling_in_suspended = true\n  }}\n}}\n",
+        provider_header(),
+        f.queue,
+        f.cluster,
+        f.service,
+        f.resource_id()
+    );
+    ws.write_config(&attached);
+    let bad = ws.run(&["validate", "-no-color"]);
+    assert_ne!(bad.code, 0);
+    let err = bad.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        err.contains("suspended_state with scalable_target_id"),
+        "{}",
+        bad.text()
+    );
 }
