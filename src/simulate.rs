@@ -253,8 +253,14 @@ fn objects_of(
         PolicyResource::Step => step_scaling_policy::planned_objects(p, &change.config),
     }
     .ok_or_else(|| vec!["some inputs of the policy are not known".to_owned()])?;
+    // Alarms that only notify (no policy of their purpose) act on nothing: not simulated.
+    let alarms: Vec<Alarm> = desired
+        .alarms
+        .into_iter()
+        .filter(|(p, _)| desired.policies.iter().any(|(q, _)| q == p))
+        .map(|(_, a)| a)
+        .collect();
     let policies: Vec<Policy> = desired.policies.into_iter().map(|(_, p)| p).collect();
-    let alarms: Vec<Alarm> = desired.alarms.into_iter().map(|(_, a)| a).collect();
     if policies.is_empty() {
         return Err(vec!["the policy compiles to no scaling policy".into()]);
     }

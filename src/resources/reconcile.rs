@@ -530,11 +530,20 @@ async fn write_objects(
     done.policies.extend(stale_policies.iter().cloned());
 
     for (purpose, alarm) in &desired.alarms {
-        let Some(policy_arn) = policy_arns.get(purpose.as_str()) else {
+        // An alarm invokes the policy of its purpose; one of a purpose without a policy
+        // (a notification alone) invokes only its notifications.
+        let has_policy = desired.policies.iter().any(|(p, _)| p == purpose);
+        let policy_arn = policy_arns.get(purpose.as_str());
+        if has_policy && policy_arn.is_none() {
+            continue;
+        }
+        let Some(account_arn) = policy_arn.or_else(|| policy_arns.values().next()) else {
             continue;
         };
         let mut alarm = alarm.clone();
-        alarm.actions.insert(0, policy_arn.clone());
+        if let Some(arn) = policy_arn {
+            alarm.actions.insert(0, arn.clone());
+        }
         let before = recorded_entry(&recorded.alarms, purpose, &alarm.name);
         let unchanged = before.is_some_and(|b| {
             arn_of(Some(b)).is_some() && same_config(b, &alarm_value(purpose, &alarm, Value::Null))
@@ -542,7 +551,7 @@ async fn write_objects(
         if !unchanged {
             cw::put_metric_alarm(&client.cloudwatch, &alarm, &want_tags).await?;
         }
-        let arn = arn_of(before).map_or_else(|| alarm_arn(policy_arn, &alarm.name), str::to_owned);
+        let arn = arn_of(before).map_or_else(|| alarm_arn(account_arn, &alarm.name), str::to_owned);
         let existed = arn_of(before).is_some();
         done.alarms
             .push(alarm_value(purpose, &alarm, Value::from(arn.as_str())));
@@ -729,12 +738,17 @@ pub async fn read(
     for (purpose, name) in alarms {
         match found_alarms.iter().find(|o| &o.alarm.name == name) {
             Some(o) => {
-                let mut e = observed_alarm_value(
-                    purpose,
-                    &o.alarm,
-                    &o.arn,
-                    policy_arns.get(purpose.as_str()).copied(),
-                );
+                let expects_policy = policies.iter().any(|(p, _)| p == purpose);
+                let mut e = if expects_policy {
+                    observed_alarm_value(
+                        purpose,
+                        &o.alarm,
+                        &o.arn,
+                        policy_arns.get(purpose.as_str()).copied(),
+                    )
+                } else {
+                    alarm_value(purpose, &o.alarm, Value::from(o.arn.as_str()))
+                };
                 let want = wanted.and_then(|d| {
                     d.alarms
                         .iter()

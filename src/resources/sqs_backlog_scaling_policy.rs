@@ -74,6 +74,11 @@ fn schema() -> Schema {
             Attribute::required("queue_name", Type::String).describe(
                 "Name of the SQS queue whose backlog drives scaling (FIFO queues end in `.fifo`).",
             ),
+            Attribute::optional("dead_letter_queue_name", Type::String).describe(
+                "Name of the queue's dead-letter queue. Its messages never count as backlog; \
+                 an alarm `NAME-dead-letters` goes into ALARM while any is there and tells \
+                 `alarm_actions` (and `ok_actions` once it is empty again).",
+            ),
             Attribute::required("cluster_name", Type::String)
                 .requires_replace()
                 .describe("ECS cluster of the service."),
@@ -268,6 +273,10 @@ fn spec_from(v: &Value) -> Option<BacklogSpec> {
         task_count: TaskCountSource::parse(v.get("task_count_source").as_str()?)?,
         notify: notify::from(v)?,
         keep_active: keep_active_from(v.get("keep_queue_active"))?,
+        dead_letter_queue: match v.get("dead_letter_queue_name") {
+            Value::Null => None,
+            d => Some(d.as_str()?.to_owned()),
+        },
         suspension: suspension_from(v),
     })
 }
@@ -310,24 +319,20 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     validate_object_name(config, MAX_NAME_LEN, "policy and alarm", diags);
     notify::validate(config, diags);
     validate_keep_active(config, diags);
-    if let Some(q) = config.get("queue_name").as_str() {
-        let base = q.strip_suffix(".fifo").unwrap_or(q);
-        let ok = !base.is_empty()
-            && q.len() <= 80
-            && base
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
-            err(
-                diags,
-                "queue_name",
-                "Invalid queue_name",
-                format!(
-                    "{q:?} is not an SQS queue name: up to 80 letters, digits, '-' and '_', \
-                     optionally ending in .fifo (give the name, not the URL or ARN)."
-                ),
-            );
-        }
+    for attr in ["queue_name", "dead_letter_queue_name"] {
+        validate_queue_name(config, attr, diags);
+    }
+    if let (Some(q), Some(d)) = (
+        config.get("queue_name").as_str(),
+        config.get("dead_letter_queue_name").as_str(),
+    ) && q == d
+    {
+        err(
+            diags,
+            "dead_letter_queue_name",
+            "The queue is its own dead-letter queue",
+            format!("{q:?} is both queue_name and dead_letter_queue_name."),
+        );
     }
     validate_ecs_name(config, "cluster_name", diags);
     validate_ecs_name(config, "service_name", diags);
@@ -360,6 +365,31 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
     if let Some(t) = config.get("tags").entries() {
         tags::validate(t, &AttrPath::root("tags"), diags);
+    }
+}
+
+/// An SQS queue name: up to 80 letters, digits, `-` and `_`, optionally ending in `.fifo`
+/// (SQS developer guide, queue quotas).
+fn validate_queue_name(config: &Value, attr: &str, diags: &mut Diagnostics) {
+    let Some(q) = config.get(attr).as_str() else {
+        return;
+    };
+    let base = q.strip_suffix(".fifo").unwrap_or(q);
+    let ok = !base.is_empty()
+        && q.len() <= 80
+        && base
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        err(
+            diags,
+            attr,
+            &format!("Invalid {attr}"),
+            format!(
+                "{q:?} is not an SQS queue name: up to 80 letters, digits, '-' and '_', \
+                 optionally ending in .fifo (give the name, not the URL or ARN)."
+            ),
+        );
     }
 }
 
@@ -755,22 +785,29 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             diags.error("Incomplete plan", "Every input must be known at apply.");
             return Value::Null;
         };
-        if let Err(e) = aws::sqs::find_queue(&client.sqs, &spec.queue_name).await {
-            if e.is_not_found() {
-                err(
-                    diags,
-                    "queue_name",
-                    "SQS queue not found",
-                    format!(
-                        "Queue {:?} does not exist in region {}. Create it first, or check the \
-                         name.",
-                        spec.queue_name, client.region
-                    ),
-                );
-            } else {
-                aws_error(diags, &e);
+        let queues = std::iter::once(("queue_name", &spec.queue_name)).chain(
+            spec.dead_letter_queue
+                .iter()
+                .map(|d| ("dead_letter_queue_name", d)),
+        );
+        for (attr, queue) in queues {
+            if let Err(e) = aws::sqs::find_queue(&client.sqs, queue).await {
+                if e.is_not_found() {
+                    err(
+                        diags,
+                        attr,
+                        "SQS queue not found",
+                        format!(
+                            "Queue {queue:?} does not exist in region {}. Create it first, or \
+                             check the name.",
+                            client.region
+                        ),
+                    );
+                } else {
+                    aws_error(diags, &e);
+                }
+                return Value::Null;
             }
-            return Value::Null;
         }
         let compiled = compile(&spec);
         let mut skeleton = planned.clone();
@@ -849,9 +886,16 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         let name = state.get("name").as_str().unwrap_or_default();
         // Its own policies: those state records, and any under its names that an
         // interrupted apply wrote before state recorded them.
-        let names: Vec<String> = Purpose::ALL.iter().map(|p| p.object_name(name)).collect();
+        let named = |keep: fn(Purpose) -> bool| -> Vec<String> {
+            Purpose::ALL
+                .into_iter()
+                .filter(|p| keep(*p))
+                .map(|p| p.object_name(name))
+                .collect()
+        };
+        let (policy_names, alarm_names) = (named(Purpose::has_policy), named(Purpose::has_alarm));
         let (mut ours, _) = reconcile::recorded_names(state);
-        ours.extend(names.iter().cloned());
+        ours.extend(policy_names.iter().cloned());
         let release = if owned {
             match reconcile::release_target(client, &resource_id, &owner, &ours).await {
                 Ok(r) => r,
@@ -869,8 +913,8 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
             return;
         }
         let unrecorded = reconcile::Unrecorded {
-            alarms: names[1..].to_vec(),
-            policies: names.clone(),
+            alarms: alarm_names,
+            policies: policy_names,
         };
         if reconcile::delete(
             client,
@@ -960,10 +1004,17 @@ async fn check_import(
 ) -> Result<(), String> {
     let resource_id = service_resource_id(cluster, service);
     let owner = owner(cluster, service, name);
-    let names: Vec<String> = Purpose::ALL.iter().map(|p| p.object_name(name)).collect();
-    let policies = aas::find_scaling_policies(&client.aas, &resource_id, &names)
-        .await
-        .map_err(|e| e.to_string())?;
+    let named = |keep: fn(Purpose) -> bool| -> Vec<String> {
+        Purpose::ALL
+            .into_iter()
+            .filter(|p| keep(*p))
+            .map(|p| p.object_name(name))
+            .collect()
+    };
+    let policies =
+        aas::find_scaling_policies(&client.aas, &resource_id, &named(Purpose::has_policy))
+            .await
+            .map_err(|e| e.to_string())?;
     let tt = Purpose::BacklogPerTask.object_name(name);
     if !policies.iter().any(|p| p.policy.name == tt) {
         return Err(format!(
@@ -973,7 +1024,8 @@ async fn check_import(
             client.region
         ));
     }
-    reconcile::check_import_alarms(client, &resource_id, &owner, &names[1..]).await?;
+    reconcile::check_import_alarms(client, &resource_id, &owner, &named(Purpose::has_alarm))
+        .await?;
     let target = aws::optional(aas::find_scalable_target(&client.aas, &resource_id).await)
         .map_err(|e| e.to_string())?;
     if let Some(t) = target {
@@ -1032,6 +1084,7 @@ async fn reconcile(
         "idle_minutes",
         "task_count_source",
         "tags",
+        "dead_letter_queue_name",
         "alarm_actions",
         "ok_actions",
         "id",
@@ -1243,13 +1296,14 @@ async fn observe(client: &Clients, state: &Value) -> Result<Value, reconcile::Ob
     let wanted = spec_from(state).map(|spec| desired(&spec, &compile(&spec)));
 
     let (policies, alarms) = if importing {
-        let all = Purpose::ALL;
-        let pairs = |ps: &[Purpose]| -> Vec<(String, String)> {
-            ps.iter()
+        let pairs = |keep: fn(Purpose) -> bool| -> Vec<(String, String)> {
+            Purpose::ALL
+                .into_iter()
+                .filter(|p| keep(*p))
                 .map(|p| (p.as_str().to_owned(), p.object_name(name)))
                 .collect()
         };
-        (pairs(&all), pairs(&all[1..]))
+        (pairs(Purpose::has_policy), pairs(Purpose::has_alarm))
     } else {
         reconcile::recorded(state)
     };
@@ -1428,6 +1482,14 @@ fn derive_inputs(
     {
         out.set("wake_tasks", Value::int(a.scaling_adjustment.into()));
     }
+    let dlq = alarm(Purpose::DeadLetters).and_then(|a| match &a.metric {
+        AlarmMetric::Math(qs) => qs.iter().find_map(|q| match &q.source {
+            QuerySource::Metric(ms) => ms.metric.dimensions.get("QueueName").cloned(),
+            QuerySource::Expression(_) => None,
+        }),
+        AlarmMetric::Single(ms) => ms.metric.dimensions.get("QueueName").cloned(),
+    });
+    out.set("dead_letter_queue_name", Value::opt_string(dlq));
     let idle =
         alarm(Purpose::DrainToZero).map_or(DEFAULT_IDLE_MINUTES, |d| d.evaluation_periods.into());
     out.set("idle_minutes", Value::int(idle));

@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 
 use super::model::{
     Alarm, AlarmMetric, Comparison, Metric, MetricQuery, MetricStat, MissingData, Notify, Policy,
-    PolicyKind, StepPolicy, Suspension, Target, TargetTrackingPolicy, service_resource_id,
+    PolicyKind, QuerySource, StepPolicy, Suspension, Target, TargetTrackingPolicy,
+    service_resource_id,
 };
 use super::steps::{AdjustmentType, StepAdjustment};
 
@@ -92,6 +93,8 @@ pub struct BacklogSpec {
     pub notify: Notify,
     /// Keep the queue active with a schedule.
     pub keep_active: Option<KeepActive>,
+    /// The dead-letter queue to raise an alarm on when messages reach it.
+    pub dead_letter_queue: Option<String>,
     /// What the owned target suspends.
     pub suspension: Suspension,
 }
@@ -205,15 +208,29 @@ pub enum Purpose {
     WakeFromZero,
     /// → 0 after `idle_minutes` of nothing.
     DrainToZero,
+    /// An alarm, and no policy: messages in the dead-letter queue.
+    DeadLetters,
 }
 
 impl Purpose {
-    /// Every purpose, in write order; alarms exist for all but the first.
-    pub const ALL: [Purpose; 3] = [
+    /// Every purpose, in write order.
+    pub const ALL: [Purpose; 4] = [
         Purpose::BacklogPerTask,
         Purpose::WakeFromZero,
         Purpose::DrainToZero,
+        Purpose::DeadLetters,
     ];
+
+    /// Whether objects of this purpose include a scaling policy.
+    pub const fn has_policy(self) -> bool {
+        !matches!(self, Purpose::DeadLetters)
+    }
+
+    /// Whether objects of this purpose include an alarm of the resource's own (target
+    /// tracking's are Application Auto Scaling's).
+    pub const fn has_alarm(self) -> bool {
+        !matches!(self, Purpose::BacklogPerTask)
+    }
 
     /// The name suffix and the `purpose` value shown in state.
     pub const fn as_str(self) -> &'static str {
@@ -221,6 +238,7 @@ impl Purpose {
             Purpose::BacklogPerTask => "backlog-per-task",
             Purpose::WakeFromZero => "wake-from-zero",
             Purpose::DrainToZero => "drain-to-zero",
+            Purpose::DeadLetters => "dead-letters",
         }
     }
 
@@ -612,6 +630,9 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
             },
         ));
     }
+    if let Some(dlq) = &spec.dead_letter_queue {
+        alarms.push((Purpose::DeadLetters, dead_letter_alarm(spec, dlq)));
+    }
     Compiled {
         target,
         policies,
@@ -621,6 +642,36 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
             keep,
             queue_name: spec.queue_name.clone(),
         }),
+    }
+}
+
+/// The dead-letter alarm: any message visible in the dead-letter queue, in the minute.
+/// It reads `ApproximateNumberOfMessagesVisible`: messages SQS moves there after
+/// `maxReceiveCount` receives are not counted by its `NumberOfMessagesSent` (SQS
+/// developer guide, "Available CloudWatch metrics for Amazon SQS"). Its actions are the
+/// notifications alone; it scales nothing.
+fn dead_letter_alarm(spec: &BacklogSpec, dlq: &str) -> Alarm {
+    Alarm {
+        name: Purpose::DeadLetters.object_name(&spec.name),
+        description: format!(
+            "queuescale: messages in {dlq}, where {} puts messages its consumers of {} could \
+             not process.",
+            spec.queue_name, spec.service
+        ),
+        metric: AlarmMetric::Math(vec![MetricQuery {
+            id: "dead_letters".into(),
+            label: Some("Messages in the dead-letter queue".into()),
+            return_data: true,
+            source: QuerySource::Metric(sqs(dlq, "ApproximateNumberOfMessagesVisible")),
+        }]),
+        comparison: Comparison::Greater,
+        threshold: 0.0,
+        evaluation_periods: 1,
+        datapoints_to_alarm: Some(1),
+        // A dead-letter queue without messages is idle and stops publishing.
+        missing_data: MissingData::NotBreaching,
+        actions: spec.notify.alarm.clone(),
+        ok_actions: spec.notify.ok.clone(),
     }
 }
 
@@ -670,6 +721,7 @@ pub(crate) fn example_spec() -> BacklogSpec {
         task_count: TaskCountSource::CpuSampleCount,
         notify: Notify::default(),
         keep_active: None,
+        dead_letter_queue: None,
         suspension: Suspension::default(),
     }
 }

@@ -43,7 +43,13 @@ impl Objects {
         Some(Objects {
             target: compiled.target.clone().or(attached)?,
             policies: compiled.policies.iter().map(|(_, p)| p.clone()).collect(),
-            alarms: compiled.alarms.iter().map(|(_, a)| a.clone()).collect(),
+            // Alarms that only notify (no policy of their purpose) act on nothing.
+            alarms: compiled
+                .alarms
+                .iter()
+                .filter(|(p, _)| compiled.policies.iter().any(|(q, _)| q == p))
+                .map(|(_, a)| a.clone())
+                .collect(),
         })
     }
 }

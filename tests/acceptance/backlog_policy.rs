@@ -28,6 +28,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("backlog_policy_notifications", notifications),
         Case::new("backlog_policy_keep_queue_active", keep_queue_active),
         Case::new("backlog_policy_suspended_state", suspended_state),
+        Case::new("backlog_policy_dead_letter_queue", dead_letter_queue),
         Case::new("backlog_policy_partial_failure", partial_failure).embedded_only(),
         Case::new("backlog_policy_bad_input", bad_input),
         Case::new("backlog_policy_fifo", fifo),
@@ -75,6 +76,7 @@ fn example_spec(f: &ServiceFixture, name: &str) -> BacklogSpec {
         task_count: TaskCountSource::CpuSampleCount,
         notify: Default::default(),
         keep_active: None,
+        dead_letter_queue: None,
         suspension: Default::default(),
     }
 }
@@ -1062,4 +1064,92 @@ fn suspended_state(tf: &TerraformBin) {
         "{}",
         bad.text()
     );
+}
+
+/// `dead_letter_queue_name` adds an alarm on the dead-letter queue that notifies and
+/// invokes no policy; it imports back, goes with the attribute, and a missing queue fails
+/// at the attribute before anything is written.
+fn dead_letter_queue(tf: &TerraformBin) {
+    let f = ServiceFixture::create(&unique_prefix("bp-dlq"), false);
+    let name = format!("{}-scale", f.cluster);
+    let dlq = format!("{}-dlq", f.cluster);
+    let ops = format!("arn:aws:sns:us-east-1:123456789012:{}-ops", f.cluster);
+    let body = |queue: &str| {
+        format!("{EXAMPLE}\n  dead_letter_queue_name = \"{queue}\"\n  alarm_actions = [\"{ops}\"]")
+    };
+    let ws = aws_workspace(tf, "bp-dlq");
+    ws.write_config(&resource(&f, &name, &body(&dlq)));
+    ws.init();
+    let missing = ws.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    assert_ne!(missing.code, 0);
+    let err = missing
+        .stderr
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        err.contains("SQS queue not found") && err.contains(&dlq),
+        "{}",
+        missing.text()
+    );
+    assert!(aws::alarms_with_prefix(&name).is_empty(), "nothing written");
+
+    aws::create_queue(&dlq);
+    let hcl = resource(&f, &name, &body(&dlq));
+    ws.apply();
+    let alarm = Purpose::DeadLetters.object_name(&name);
+    assert_eq!(
+        alarm_actions_in_aws(&alarm),
+        (vec![ops.clone()], vec![]),
+        "it notifies and invokes no policy"
+    );
+    let values = ws.resource_values(ADDR);
+    let entry = state_entry(&values, "dead-letters");
+    assert!(entry["arn"].is_null() && entry["does"].is_null(), "{entry}");
+    assert_eq!(
+        entry["alarm"].as_str(),
+        Some(
+            format!(
+                "dead_letters > 0 for 1 of 1 periods of 60 s; missing data: notBreaching; \
+                 notifies {ops} in ALARM"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(
+        values["metrics"]["dead_letters"].as_str(),
+        Some(
+            format!("AWS/SQS ApproximateNumberOfMessagesVisible QueueName={dlq}, Maximum").as_str()
+        )
+    );
+    ws.assert_plan_empty();
+    assert_import_matches(
+        &ws,
+        tf,
+        &hcl,
+        &[(ADDR, format!("{}/{}/{name}", f.cluster, f.service))],
+    );
+
+    ws.write_config(&resource(&f, &name, EXAMPLE));
+    ws.apply();
+    assert!(
+        aws::alarms_with_prefix(&alarm).is_empty(),
+        "removed with the attribute"
+    );
+    assert_aws_matches(&example_spec(&f, &name));
+    ws.assert_plan_empty();
+
+    ws.write_config(&resource(&f, &name, &body(&f.queue)));
+    let same = ws.run(&["validate", "-no-color"]);
+    assert_ne!(same.code, 0);
+    assert!(
+        same.stderr.contains("own dead-letter queue"),
+        "{}",
+        same.text()
+    );
+    ws.write_config(&resource(&f, &name, &body(&dlq)));
+    ws.apply();
+    ws.destroy();
+    assert_nothing_left(&f, &name, true);
+    aws::delete_queue(&dlq);
 }
