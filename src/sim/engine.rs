@@ -97,6 +97,11 @@ pub struct SqsOptions {
     /// An API call (e.g. `GetQueueAttributes`) every so many seconds that keeps the queue
     /// active.
     pub keep_active_every: Option<u32>,
+    /// A FIFO queue whose messages are spread over this many message groups, in turn.
+    /// SQS returns no message of a group while another of it is in flight, so that each
+    /// group is processed in order (SQS developer guide, "Using the message group ID"):
+    /// at most this many tasks are busy at once.
+    pub message_groups: Option<u32>,
 }
 
 impl Default for SqsOptions {
@@ -108,6 +113,7 @@ impl Default for SqsOptions {
             inactive_after: 6 * 3600,
             reactivation_delay: 15 * 60,
             keep_active_every: None,
+            message_groups: None,
         }
     }
 }
@@ -215,6 +221,8 @@ pub trait Poller {
 struct Msg {
     /// When it was sent; the messages of one second are spread evenly across it.
     sent: f64,
+    /// Its message group (FIFO queues; 0 otherwise).
+    group: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -406,6 +414,8 @@ struct Sim<'a> {
     visible: VecDeque<Msg>,
     delayed: VecDeque<(u32, Msg)>,
     returning: VecDeque<(u32, Msg)>,
+    /// The message group of the last message sent (FIFO).
+    next_group: u32,
     active: bool,
     last_touch: u32,
     reactivated_at: Option<u32>,
@@ -539,8 +549,16 @@ impl Sim<'_> {
             self.arrived += u64::from(arrivals);
             self.minute_arrived += arrivals;
             for j in 0..arrivals {
+                let group = match self.sc.sqs.message_groups {
+                    Some(g) if g > 0 => {
+                        self.next_group = (self.next_group + 1) % g;
+                        self.next_group
+                    }
+                    _ => 0,
+                };
                 let m = Msg {
                     sent: f64::from(t) + (f64::from(j) + 0.5) / f64::from(arrivals),
+                    group,
                 };
                 if self.sc.sqs.delay_seconds > 0 {
                     self.delayed.push_back((t + self.sc.sqs.delay_seconds, m));
@@ -569,6 +587,15 @@ impl Sim<'_> {
         // Long polling returns as soon as a message is visible.
         let end = f64::from(t + 1);
         let protect = self.sc.ecs.protect_while_busy;
+        // FIFO: the groups with a message in flight, whose next message waits.
+        let mut busy_groups: Option<Vec<bool>> = self.sc.sqs.message_groups.map(|g| {
+            let mut busy = vec![false; g.max(1) as usize];
+            let held = self.tasks.iter().filter_map(|k| k.holding.map(|h| h.msg));
+            for m in held.chain(self.returning.iter().map(|(_, m)| *m)) {
+                busy[m.group as usize] = true;
+            }
+            busy
+        });
         let mut i = 0;
         while i < self.tasks.len() {
             if !self.tasks[i].running {
@@ -584,6 +611,9 @@ impl Sim<'_> {
                     }
                     task.holding = None;
                     task.free_at = h.done;
+                    if let Some(busy) = busy_groups.as_mut() {
+                        busy[h.msg.group as usize] = false;
+                    }
                     self.processed += 1;
                     self.minute_processed += 1;
                     self.waits.add(h.start - h.msg.sent);
@@ -595,14 +625,22 @@ impl Sim<'_> {
                     }
                     continue;
                 }
-                let Some(&msg) = self.visible.front() else {
+                let next = match &busy_groups {
+                    None => (!self.visible.is_empty()).then_some(0),
+                    Some(busy) => self.visible.iter().position(|m| !busy[m.group as usize]),
+                };
+                let Some(at) = next else {
                     break;
                 };
+                let msg = self.visible[at];
                 let start = task.free_at.max(f64::from(t)).max(msg.sent);
                 if start >= end {
                     break;
                 }
-                self.visible.pop_front();
+                self.visible.remove(at);
+                if let Some(busy) = busy_groups.as_mut() {
+                    busy[msg.group as usize] = true;
+                }
                 self.minute_received += 1;
                 let done = start + self.sc.ecs.processing.sample(&mut self.rng);
                 self.tasks[i].holding = Some(Held { msg, start, done });
@@ -951,6 +989,7 @@ pub fn run_with(
         visible: VecDeque::new(),
         delayed: VecDeque::new(),
         returning: VecDeque::new(),
+        next_group: 0,
         active: true,
         last_touch: 0,
         reactivated_at: None,

@@ -494,3 +494,33 @@ fn a_bad_expression_names_its_alarm_query_and_position() {
     assert_eq!(id, "waiting_at_zero_tasks");
     assert_eq!(error.pos, 11);
 }
+
+/// FIFO message groups bound the useful tasks: with two groups, two tasks at a time work
+/// whatever the backlog, so a burst drains at two tasks' pace; the backlog policy still
+/// scales out on the backlog, and the tasks beyond two only poll. Hence the FIFO advice in
+/// the guide: cap `max_capacity` near the number of busy groups.
+#[test]
+fn fifo_message_groups_bound_how_many_tasks_work_at_once() {
+    let s = spec();
+    let drain = |groups: Option<u32>| {
+        let mut sc = scenario(&s, vec![(0, 600)], 4 * 3600);
+        sc.initial_tasks = Some(10);
+        sc.ecs.processing = crate::sim::Processing::Fixed(5.0);
+        sc.sqs.message_groups = groups;
+        let r = simulate(&s, &sc);
+        assert_conserved(&r);
+        assert_eq!(r.summary.messages_processed, 600);
+        r.summary
+    };
+    let free = drain(None);
+    let fifo = drain(Some(2));
+    // 600 messages × 5 s: about 300 s on ten tasks or more, at least 1500 s on two
+    // groups (300 messages each, one at a time), whatever the tasks' start.
+    assert!(free.wait_max_seconds <= 340.0, "{}", free.wait_max_seconds);
+    assert!(
+        (1495.0..=1560.0).contains(&fifo.wait_max_seconds),
+        "{}",
+        fifo.wait_max_seconds
+    );
+    assert!(fifo.peak_tasks > 2, "target tracking still scales on the backlog");
+}
