@@ -698,6 +698,19 @@ fn import_id(v: &Value) -> Option<String> {
     ))
 }
 
+/// Why a plan could not be applied: what validation finds in it now that every input is
+/// known (an input that was unknown at plan may turn out invalid), else that some input is
+/// still unknown.
+fn incomplete(planned: &Value, diags: &mut Diagnostics) {
+    let mut found = Diagnostics::new();
+    validate(planned, &mut found);
+    if found.has_errors() {
+        diags.extend(found);
+    } else {
+        diags.error("Incomplete plan", "Every input must be known at apply.");
+    }
+}
+
 #[async_trait]
 impl Resource<Clients> for SqsBacklogScalingPolicy {
     fn type_name(&self) -> &'static str {
@@ -782,7 +795,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
 
     async fn create(&self, client: &Clients, planned: &Value, diags: &mut Diagnostics) -> Value {
         let Some(spec) = spec_from(planned) else {
-            diags.error("Incomplete plan", "Every input must be known at apply.");
+            incomplete(planned, diags);
             return Value::Null;
         };
         let queues = std::iter::once(("queue_name", &spec.queue_name)).chain(
@@ -843,7 +856,7 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         diags: &mut Diagnostics,
     ) -> Value {
         let Some(spec) = spec_from(planned) else {
-            diags.error("Incomplete plan", "Every input must be known at apply.");
+            incomplete(planned, diags);
             return prior.clone();
         };
         if prior.get("queue_name") != planned.get("queue_name")
@@ -1664,6 +1677,26 @@ mod tests {
             ("min_capacity", Value::Unknown),
         ]);
         assert!(errors_at(&c).is_empty());
+    }
+
+    #[test]
+    fn an_apply_that_cannot_go_on_says_why() {
+        // An input unknown at plan that turns out invalid: the validation error, at its
+        // attribute, not "Incomplete plan".
+        let mut d = Diagnostics::new();
+        incomplete(&config(&[("max_capacity", Value::int(0))]), &mut d);
+        let summaries: Vec<String> = d
+            .iter()
+            .map(|x| format!("{:?} {}", x.attribute, x.summary))
+            .collect();
+        assert!(
+            summaries.iter().any(|s| s.contains("max_capacity"))
+                && !summaries.iter().any(|s| s.contains("Incomplete")),
+            "{summaries:?}"
+        );
+        let mut d = Diagnostics::new();
+        incomplete(&config(&[]), &mut d);
+        assert!(d.iter().any(|x| x.summary == "Incomplete plan"));
     }
 
     fn known_plan() -> Value {

@@ -765,6 +765,19 @@ async fn warn_about_conflicts(client: &Clients, spec: &StepSpec, diags: &mut Dia
     }
 }
 
+/// Why a plan could not be applied: what validation finds in it now that every input is
+/// known (an input that was unknown at plan may turn out invalid), else that some input is
+/// still unknown.
+fn incomplete(planned: &Value, diags: &mut Diagnostics) {
+    let mut found = Diagnostics::new();
+    validate(planned, &mut found);
+    if found.has_errors() {
+        diags.extend(found);
+    } else {
+        diags.error("Incomplete plan", "Every input must be known at apply.");
+    }
+}
+
 #[async_trait]
 impl Resource<Clients> for StepScalingPolicy {
     fn type_name(&self) -> &'static str {
@@ -839,7 +852,7 @@ impl Resource<Clients> for StepScalingPolicy {
 
     async fn create(&self, client: &Clients, planned: &Value, diags: &mut Diagnostics) -> Value {
         let Some(spec) = spec_from(planned, planned) else {
-            diags.error("Incomplete plan", "Every input must be known at apply.");
+            incomplete(planned, diags);
             return Value::Null;
         };
         match aws::optional(aas::find_scalable_target(&client.aas, &spec.resource_id).await) {
@@ -895,7 +908,7 @@ impl Resource<Clients> for StepScalingPolicy {
         diags: &mut Diagnostics,
     ) -> Value {
         let Some(spec) = spec_from(planned, planned) else {
-            diags.error("Incomplete plan", "Every input must be known at apply.");
+            incomplete(planned, diags);
             return prior.clone();
         };
         let desired = desired(&spec);

@@ -522,5 +522,8 @@ fn fifo_message_groups_bound_how_many_tasks_work_at_once() {
         "{}",
         fifo.wait_max_seconds
     );
-    assert!(fifo.peak_tasks > 2, "target tracking still scales on the backlog");
+    assert!(
+        fifo.peak_tasks > 2,
+        "target tracking still scales on the backlog"
+    );
 }
