@@ -113,6 +113,31 @@ fn comparison_markdown() -> Result<(String, usize)> {
     Ok((md, rows.len()))
 }
 
+/// The traces the guide charts, and where.
+const CHARTS: [&str; 3] = ["burst", "diurnal", "spiky"];
+const CHART_DIR: &str = "docs/guides/charts";
+
+/// The default backlog policy of the comparison, as `simulate` takes it.
+const DEFAULT_POLICY: &str = r#"{"name": "worker", "queue_name": "jobs", "cluster_name": "main",
+    "service_name": "worker", "min_capacity": 0, "max_capacity": 50,
+    "acceptable_latency_seconds": 10, "average_processing_seconds": 0.1}"#;
+
+/// Draws the default policy on the charted traces into the guide's chart files, as
+/// `simulate --chart` does with the default workload.
+fn write_charts(bench: &Bench) -> Result<()> {
+    let planned = simulate::plan_policy(DEFAULT_POLICY, None, None).map_err(|e| e.join("\n"))?;
+    for name in CHARTS {
+        let trace = trace::reference(name).ok_or_else(|| format!("no reference trace {name}"))?;
+        let sc = simulate::Workload::default().scenario(&planned, trace)?;
+        let report = sim::run(&planned.objects, &sc).map_err(|e| e.to_string())?;
+        let svg = sim::chart::svg(&report.timeline, &format!("worker on {name}"))?;
+        let path = bench.root.join(CHART_DIR).join(format!("{name}.svg"));
+        std::fs::write(&path, svg).map_err(|e| format!("write {}: {e}", path.display()))?;
+    }
+    eprintln!("bench: drew {} charts into {CHART_DIR}", CHARTS.len());
+    Ok(())
+}
+
 /// Runs the comparison; with `bench.write_guide`, also puts it into the guide.
 pub fn comparison(bench: &Bench) -> Result<Section> {
     let started = Instant::now();
@@ -131,6 +156,7 @@ pub fn comparison(bench: &Bench) -> Result<Section> {
         let updated = format!("{}{BEGIN}\n{md}{}", &text[..a], &text[b..]);
         std::fs::write(&path, updated).map_err(|e| format!("write {}: {e}", path.display()))?;
         eprintln!("bench: wrote the comparison into {GUIDE}");
+        write_charts(bench)?;
     }
     let details = format!(
         "Each policy is planned from its arguments by the provider's resources and the \

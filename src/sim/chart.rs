@@ -117,7 +117,14 @@ fn draw(
             .x_desc(unit)
             .y_desc(panel.unit)
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            // Below 10, ticks fall between whole numbers: show a decimal.
+            .y_label_formatter(&|y| {
+                if y_end < 10.0 {
+                    format!("{y:.1}")
+                } else {
+                    format!("{y:.0}")
+                }
+            })
             .light_line_style(WHITE)
             .draw()?;
         for line in &panel.lines {
