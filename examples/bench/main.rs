@@ -102,6 +102,18 @@ pub struct Bench {
     pub before: Option<PathBuf>,
     /// Also write the comparison into `docs/guides/how-it-scales.md` (with `--write`).
     pub write_guide: bool,
+    /// A directory that lasts the whole run: the Terraform harness keeps the first
+    /// benchmark's scratch directory for every later one.
+    pub scratch: PathBuf,
+}
+
+impl Bench {
+    /// A fresh directory for one benchmark, inside [`Bench::scratch`].
+    pub fn scratch_dir(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.scratch.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        Ok(dir)
+    }
 }
 
 /// `path` relative to the crate root when it is inside it, for the report.
@@ -205,7 +217,12 @@ fn run(options: Options) -> Result<()> {
         .into());
     }
     let before = options.before.as_deref().map(scale::absolute).transpose()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("queuescale-bench-")
+        .tempdir()
+        .map_err(|e| format!("create a scratch directory: {e}"))?;
     let bench = Bench {
+        scratch: scratch.path().to_path_buf(),
         root,
         binary,
         starts: options.starts,

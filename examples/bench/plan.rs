@@ -41,14 +41,11 @@ struct Shown {
 
 /// Measures the plan, the state and the update of many.
 pub fn run(bench: &Bench) -> Result<Section> {
-    let scratch = tempfile::Builder::new()
-        .prefix("queuescale-bench-plan-")
-        .tempdir()
-        .map_err(|e| format!("create a scratch directory: {e}"))?;
-    let wrapper = scale::provider_wrapper(bench, scratch.path())?;
+    let scratch = bench.scratch_dir("plan")?;
+    let wrapper = scale::provider_wrapper(bench, scratch.as_path())?;
     terraform::init(Context {
         provider_binary: wrapper,
-        scratch: scratch.path().to_path_buf(),
+        scratch: scratch.as_path().to_path_buf(),
     });
     if !emulator::backend().is_embedded() {
         return Err("the plan benchmark needs the embedded emulator".into());

@@ -49,10 +49,7 @@ struct Step {
 
 /// Runs the lifecycle with the wrapper installed and collects the log and the counts.
 pub fn run(bench: &Bench) -> Result<Section> {
-    let scratch = tempfile::Builder::new()
-        .prefix("queuescale-bench-lifecycle-")
-        .tempdir()
-        .map_err(|e| format!("create a scratch directory: {e}"))?;
+    let scratch = bench.scratch_dir("lifecycle")?;
     let example = bench
         .root
         .join("examples/resources/queuescale_sqs_backlog_scaling_policy/resource.tf");
@@ -61,11 +58,11 @@ pub fn run(bench: &Bench) -> Result<Section> {
     if !hcl.contains(UPDATE.0) {
         return Err(format!("{} no longer sets {:?}", example.display(), UPDATE.0).into());
     }
-    let log = scratch.path().join("provider-rss.log");
-    let wrapper = write_wrapper(bench, scratch.path(), &log)?;
+    let log = scratch.as_path().join("provider-rss.log");
+    let wrapper = write_wrapper(bench, scratch.as_path(), &log)?;
     terraform::init(Context {
         provider_binary: wrapper,
-        scratch: scratch.path().to_path_buf(),
+        scratch: scratch.as_path().to_path_buf(),
     });
     eprintln!("bench:       starting the emulator and the example's queue and service");
     let backend = emulator::backend();

@@ -60,14 +60,11 @@ struct Step {
 
 /// Runs the scenario at each size in `bench.scale`.
 pub fn run(bench: &Bench) -> Result<Section> {
-    let scratch = tempfile::Builder::new()
-        .prefix("queuescale-bench-scale-")
-        .tempdir()
-        .map_err(|e| format!("create a scratch directory: {e}"))?;
-    let wrapper = provider_wrapper(bench, scratch.path())?;
+    let scratch = bench.scratch_dir("scale")?;
+    let wrapper = provider_wrapper(bench, scratch.as_path())?;
     terraform::init(Context {
         provider_binary: wrapper,
-        scratch: scratch.path().to_path_buf(),
+        scratch: scratch.as_path().to_path_buf(),
     });
     let backend = emulator::backend();
     if !backend.is_embedded() {
