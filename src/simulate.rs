@@ -363,6 +363,27 @@ fn queue_of(metric: &AlarmMetric) -> Option<String> {
         .find_map(|ms| ms.metric.dimensions.get("QueueName").cloned())
 }
 
+/// Simulated time from which a run shows a progress bar (on a terminal only).
+const PROGRESS_FROM_SECONDS: u32 = 7 * 86_400;
+
+/// Runs the simulation, with a progress bar on stderr for long runs when stderr is a
+/// terminal (never in pipes, files or CI logs).
+fn run_showing_progress(objects: &Objects, sc: &Scenario) -> Result<sim::Report, sim::SimError> {
+    use std::io::IsTerminal as _;
+    if sc.duration < PROGRESS_FROM_SECONDS || !std::io::stderr().is_terminal() {
+        return sim::run(objects, sc);
+    }
+    let bar = indicatif::ProgressBar::new(u64::from(sc.duration / 3600));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("simulating {bar:40} {pos}/{len} hours")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report =
+        sim::run_with_progress(objects, sc, &mut |t| bar.set_position(u64::from(t / 3600)));
+    bar.finish_and_clear();
+    report
+}
+
 /// The trace `text` gives: a reference trace's name, or inline `seconds,messages` CSV.
 ///
 /// # Errors
@@ -577,7 +598,7 @@ pub fn run(args: &SimulateArgs) -> Result<String, String> {
         .map_err(|lines| lines.join("\n"))?;
     let trace = repeated(load_trace(&args.trace)?, args.repeat);
     let sc = args.workload().scenario(&planned, trace)?;
-    let report = sim::run(&planned.objects, &sc).map_err(|e| e.to_string())?;
+    let report = run_showing_progress(&planned.objects, &sc).map_err(|e| e.to_string())?;
     if let Some(path) = &args.chart {
         let title = format!("{} on {}", planned.names.service, args.trace);
         let svg = sim::chart::svg(&report.timeline, &title)?;

@@ -945,7 +945,20 @@ impl Sim<'_> {
 /// [`SimError`] when an expression does not parse or evaluate, an alarm's settings are
 /// out of range, or a metric uses a statistic or period the simulation does not compute.
 pub fn run(objects: &Objects, scenario: &Scenario) -> Result<Report, SimError> {
-    run_with(objects, scenario, None)
+    run_inner(objects, scenario, None, &mut |_| {})
+}
+
+/// As [`run`], calling `progress` with the simulated second at the start of every
+/// simulated hour (for a progress bar on long runs).
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_progress(
+    objects: &Objects,
+    scenario: &Scenario,
+    progress: &mut dyn FnMut(u32),
+) -> Result<Report, SimError> {
+    run_inner(objects, scenario, None, progress)
 }
 
 /// Runs `scenario` against `objects` and, when given, a `poller` that sets the desired
@@ -956,7 +969,16 @@ pub fn run(objects: &Objects, scenario: &Scenario) -> Result<Report, SimError> {
 pub fn run_with(
     objects: &Objects,
     scenario: &Scenario,
+    poller: Option<&mut dyn Poller>,
+) -> Result<Report, SimError> {
+    run_inner(objects, scenario, poller, &mut |_| {})
+}
+
+fn run_inner(
+    objects: &Objects,
+    scenario: &Scenario,
     mut poller: Option<&mut dyn Poller>,
+    progress: &mut dyn FnMut(u32),
 ) -> Result<Report, SimError> {
     if poller.as_ref().is_some_and(|p| p.tick() == 0) {
         return Err(SimError::Setup(
@@ -1020,7 +1042,12 @@ pub fn run_with(
     let mut next_arrival = 0usize;
     let offset = scenario.evaluation_offset % 60;
     let mut t = 0u32;
+    let mut hour = None;
     while t < scenario.duration {
+        if hour != Some(t / 3600) {
+            hour = Some(t / 3600);
+            progress(t);
+        }
         let mut count = 0;
         while next_arrival < arrivals.len() && arrivals[next_arrival].0 <= t {
             if arrivals[next_arrival].0 == t {

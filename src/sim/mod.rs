@@ -21,6 +21,7 @@ pub mod trace;
 pub use cloudwatch::{AlarmState, Names};
 pub use engine::{
     EcsOptions, Objects, Poller, Processing, QueueView, Scenario, SqsOptions, run, run_with,
+    run_with_progress,
 };
 pub use report::{Minute, Report, ScalingEvent, Summary};
 

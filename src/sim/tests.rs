@@ -527,3 +527,16 @@ fn fifo_message_groups_bound_how_many_tasks_work_at_once() {
         "target tracking still scales on the backlog"
     );
 }
+
+/// The progress hook sees every simulated hour once, in order, and changes nothing.
+#[test]
+fn progress_is_reported_each_simulated_hour_without_changing_the_run() {
+    let s = spec();
+    let sc = scenario(&s, vec![(60, 100), (5 * 3600, 10)], 6 * 3600);
+    let plain = simulate(&s, &sc);
+    let mut seen = Vec::new();
+    let observed = crate::sim::run_with_progress(&objects(&s), &sc, &mut |t| seen.push(t / 3600))
+        .expect("runs");
+    assert_eq!(observed.summary, plain.summary);
+    assert_eq!(seen, (0..6).collect::<Vec<u32>>());
+}
