@@ -1,4 +1,4 @@
-//! The comparison `make bench` reports: one service scaled four ways on every reference
+//! The comparison `make bench` reports: one service scaled five ways on every reference
 //! trace — the default `queuescale_sqs_backlog_scaling_policy`, source document 000's two
 //! CDK `scaleOnMetric` step policies, a KEDA-like poller (`sim::keda`) and the default steps
 //! of CDK's `QueueProcessingFargateService` — with the same workload for all.
@@ -26,6 +26,14 @@ const BACKLOG: &str = r#"{
     "name": "worker", "queue_name": "jobs", "cluster_name": "main",
     "service_name": "worker", "min_capacity": 0, "max_capacity": 50,
     "acceptable_latency_seconds": 10, "average_processing_seconds": 0.1
+}"#;
+
+/// The same with `keep_queue_active` (its schedule every five hours, the default).
+const BACKLOG_KEPT_ACTIVE: &str = r#"{
+    "name": "worker", "queue_name": "jobs", "cluster_name": "main",
+    "service_name": "worker", "min_capacity": 0, "max_capacity": 50,
+    "acceptable_latency_seconds": 10, "average_processing_seconds": 0.1,
+    "keep_queue_active": {"role_arn": "arn:aws:iam::123456789012:role/keep-queue-active"}
 }"#;
 
 /// `queue.metricApproximateNumberOfMessagesVisible()` in CDK: Maximum over 5 minutes.
@@ -80,18 +88,21 @@ pub struct Contender {
     pub description: &'static str,
     /// The scaler.
     pub scaler: Scaler,
+    /// Seconds between the calls of its `keep_queue_active` schedule, if it has one.
+    pub keep_active_every: Option<u32>,
 }
 
 fn plan(json: &str) -> Result<Planned, String> {
     simulate::plan_policy(json, Some(CAPACITY), Some(QUEUE)).map_err(|e| e.join("; "))
 }
 
-/// The four contenders, planned by the resources.
+/// The five contenders, planned by the resources.
 ///
 /// # Errors
 /// A policy that does not plan (a compiler or resource change that breaks one).
 pub fn contenders() -> Result<Vec<Contender>, String> {
     let backlog = plan(BACKLOG)?;
+    let kept = plan(BACKLOG_KEPT_ACTIVE)?;
     let mut seed = plan(&seed_000_initial())?;
     let high = plan(&seed_000_high())?;
     seed.objects.policies.extend(high.objects.policies);
@@ -109,6 +120,14 @@ pub fn contenders() -> Result<Vec<Contender>, String> {
                  and average_processing_seconds = 0.1 (a target of 100), every other argument \
                  at its default",
             scaler: Scaler::Objects(backlog.objects),
+            keep_active_every: None,
+        },
+        Contender {
+            name: "queuescale backlog policy, queue kept active",
+            description: "the same with `keep_queue_active`: its schedule reads the queue \
+                 every five hours, so SQS never stops publishing its metrics",
+            keep_active_every: kept.keep_queue_active_every,
+            scaler: Scaler::Objects(kept.objects),
         },
         Contender {
             name: "CDK steps (document 000)",
@@ -117,6 +136,7 @@ pub fn contenders() -> Result<Vec<Contender>, String> {
                  {upper 0: −1} {lower 1: +1} {lower 5: +3} {lower 10: +5} and \
                  {upper 10: −10 %} {lower 15: +67 %}, cooldown 60 s each, both on the service",
             scaler: Scaler::Objects(seed.objects),
+            keep_active_every: None,
         },
         Contender {
             name: "KEDA-like poller",
@@ -124,6 +144,7 @@ pub fn contenders() -> Result<Vec<Contender>, String> {
                  activationQueueLength 0, pollingInterval 30 s, cooldownPeriod 300 s, \
                  minReplicaCount 0, and the HPA's defaults (see `src/sim/keda.rs`)",
             scaler: Scaler::Keda(keda_target, KedaSqs::default()),
+            keep_active_every: None,
         },
         Contender {
             name: "CDK QueueProcessingFargateService steps",
@@ -132,6 +153,7 @@ pub fn contenders() -> Result<Vec<Contender>, String> {
                  given (the simulator takes 300 s), with the range set to 0–50 (CDK's own default range is 1–2 \
                  tasks, with a CPU target-tracking policy beside the steps, not modelled here)",
             scaler: Scaler::Objects(qpfs.objects),
+            keep_active_every: None,
         },
     ])
 }
@@ -172,6 +194,8 @@ pub fn run(traces: &[&'static str]) -> Result<Vec<Row>, String> {
         let t = trace::reference(name).ok_or_else(|| format!("no reference trace {name:?}"))?;
         let sc = workload().scenario_for(names.clone(), Some(PROCESSING_SECONDS), t)?;
         for c in &contenders {
+            let mut sc = sc.clone();
+            sc.sqs.keep_active_every = c.keep_active_every;
             let report = match &c.scaler {
                 Scaler::Objects(o) => sim::run(o, &sc),
                 Scaler::Keda(o, k) => sim::run_with(o, &sc, Some(&mut k.clone())),
@@ -265,7 +289,7 @@ mod tests {
     #[test]
     fn every_contender_plans_and_runs_the_burst() {
         let rows = run(&["burst"]).expect("runs");
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 5);
         for r in &rows {
             let s = &r.summary;
             assert_eq!(s.messages_arrived, 1500, "{}", r.contender);
@@ -286,13 +310,13 @@ mod tests {
         let wake = keda.summary.wake_latency_max_seconds.expect("wakes");
         assert!(wake <= 30 + 90, "{wake}");
         let table = markdown(&rows);
-        assert_eq!(table.lines().count(), 2 + 4, "{table}");
+        assert_eq!(table.lines().count(), 2 + 5, "{table}");
     }
 
     #[test]
     fn the_seed_000_contender_holds_both_policies() {
         let c = contenders().expect("plans");
-        let Scaler::Objects(o) = &c[1].scaler else {
+        let Scaler::Objects(o) = &c[2].scaler else {
             panic!("objects")
         };
         assert_eq!(o.policies.len(), 4, "two alarms and two policies each");

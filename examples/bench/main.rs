@@ -171,7 +171,7 @@ const BENCHMARKS: &[Benchmark] = &[
     },
     Benchmark {
         id: "comparison",
-        what: "four ways to scale one service on every reference trace",
+        what: "five ways to scale one service on every reference trace",
         run: simulation::comparison,
     },
 ];

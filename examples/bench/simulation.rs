@@ -1,5 +1,5 @@
 //! Figures 5 and 6: how fast the simulator runs a month of one policy, and the comparison
-//! of four ways to scale one service on every reference trace (`compare`), which is also
+//! of five ways to scale one service on every reference trace (`compare`), which is also
 //! written into `docs/guides/how-it-scales.md` between its markers.
 
 use std::fmt::Write as _;
@@ -167,9 +167,9 @@ pub fn comparison(bench: &Bench) -> Result<Section> {
         secs(took)
     );
     Ok(Section {
-        title: "Comparison: four ways to scale one service on the reference traces".to_owned(),
+        title: "Comparison: five ways to scale one service on the reference traces".to_owned(),
         figures: vec![Figure::info(
-            "Scaling comparison (4 scalers × 5 reference traces)",
+            "Scaling comparison (5 scalers × 5 reference traces)",
             "see the section below".to_owned(),
         )],
         details,
