@@ -24,7 +24,7 @@ use super::support::{
     aws_error, decimal, int_at, null_object, validate_ecs_name, validate_object_name,
 };
 use super::tags;
-use super::{keep_active, notify, objects};
+use super::{keep_active, notify, objects, support};
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
 use crate::scaling::backlog::{self, BacklogInput};
@@ -698,17 +698,9 @@ fn import_id(v: &Value) -> Option<String> {
     ))
 }
 
-/// Why a plan could not be applied: what validation finds in it now that every input is
-/// known (an input that was unknown at plan may turn out invalid), else that some input is
-/// still unknown.
+/// Why a plan could not be applied (see [`support::incomplete`]).
 fn incomplete(planned: &Value, diags: &mut Diagnostics) {
-    let mut found = Diagnostics::new();
-    validate(planned, &mut found);
-    if found.has_errors() {
-        diags.extend(found);
-    } else {
-        diags.error("Incomplete plan", "Every input must be known at apply.");
-    }
+    support::incomplete(planned, validate, diags);
 }
 
 #[async_trait]
@@ -899,14 +891,10 @@ impl Resource<Clients> for SqsBacklogScalingPolicy {
         let name = state.get("name").as_str().unwrap_or_default();
         // Its own policies: those state records, and any under its names that an
         // interrupted apply wrote before state recorded them.
-        let named = |keep: fn(Purpose) -> bool| -> Vec<String> {
-            Purpose::ALL
-                .into_iter()
-                .filter(|p| keep(*p))
-                .map(|p| p.object_name(name))
-                .collect()
-        };
-        let (policy_names, alarm_names) = (named(Purpose::has_policy), named(Purpose::has_alarm));
+        let (policy_names, alarm_names) = (
+            Purpose::names(name, Purpose::has_policy),
+            Purpose::names(name, Purpose::has_alarm),
+        );
         let (mut ours, _) = reconcile::recorded_names(state);
         ours.extend(policy_names.iter().cloned());
         let release = if owned {
@@ -1017,13 +1005,7 @@ async fn check_import(
 ) -> Result<(), String> {
     let resource_id = service_resource_id(cluster, service);
     let owner = owner(cluster, service, name);
-    let named = |keep: fn(Purpose) -> bool| -> Vec<String> {
-        Purpose::ALL
-            .into_iter()
-            .filter(|p| keep(*p))
-            .map(|p| p.object_name(name))
-            .collect()
-    };
+    let named = |keep| Purpose::names(name, keep);
     let policies =
         aas::find_scaling_policies(&client.aas, &resource_id, &named(Purpose::has_policy))
             .await

@@ -14,7 +14,7 @@ use super::reconcile;
 use super::scalable_target::own_tags_from;
 use super::support::{aws_error, decimal, int_at, null_object, validate_object_name};
 use super::tags;
-use super::{notify, objects};
+use super::{notify, objects, support};
 use crate::aws::{self, app_autoscaling as aas, cloudwatch as cw};
 use crate::provider::Clients;
 use crate::scaling::model::{
@@ -765,17 +765,9 @@ async fn warn_about_conflicts(client: &Clients, spec: &StepSpec, diags: &mut Dia
     }
 }
 
-/// Why a plan could not be applied: what validation finds in it now that every input is
-/// known (an input that was unknown at plan may turn out invalid), else that some input is
-/// still unknown.
+/// Why a plan could not be applied (see [`support::incomplete`]).
 fn incomplete(planned: &Value, diags: &mut Diagnostics) {
-    let mut found = Diagnostics::new();
-    validate(planned, &mut found);
-    if found.has_errors() {
-        diags.extend(found);
-    } else {
-        diags.error("Incomplete plan", "Every input must be known at apply.");
-    }
+    support::incomplete(planned, validate, diags);
 }
 
 #[async_trait]

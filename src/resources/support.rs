@@ -121,3 +121,20 @@ pub fn null_object(schema: &crate::tfplugin::Schema) -> Value {
         _ => Value::Null,
     }
 }
+
+/// Why a plan could not be applied: what `validate` finds in it now that every input is
+/// known (an input that was unknown at plan may turn out invalid), else that some input is
+/// still unknown.
+pub fn incomplete(
+    planned: &Value,
+    validate: fn(&Value, &mut Diagnostics),
+    diags: &mut Diagnostics,
+) {
+    let mut found = Diagnostics::new();
+    validate(planned, &mut found);
+    if found.has_errors() {
+        diags.extend(found);
+    } else {
+        diags.error("Incomplete plan", "Every input must be known at apply.");
+    }
+}

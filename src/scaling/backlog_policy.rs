@@ -251,6 +251,16 @@ impl Purpose {
     pub fn object_name(self, name: &str) -> String {
         format!("{name}-{}", self.as_str())
     }
+
+    /// The object names of resource `name` for the purposes `keep` selects (e.g.
+    /// [`Purpose::has_policy`]).
+    pub fn names(name: &str, keep: fn(Purpose) -> bool) -> Vec<String> {
+        Purpose::ALL
+            .into_iter()
+            .filter(|p| keep(*p))
+            .map(|p| p.object_name(name))
+            .collect()
+    }
 }
 
 /// Longest `name`: the longest suffix must still fit CloudWatch's 255-character alarm

@@ -155,24 +155,6 @@ const fn precedence(op: BinaryOp) -> u8 {
 
 const UNARY: u8 = 6;
 
-const fn symbol(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Pow => "^",
-        BinaryOp::Eq => "==",
-        BinaryOp::Ne => "!=",
-        BinaryOp::Lt => "<",
-        BinaryOp::Le => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Ge => ">=",
-        BinaryOp::And => "AND",
-        BinaryOp::Or => "OR",
-    }
-}
-
 /// `e` as text inside a context binding at `outer`; `tight` when an equal binding there
 /// must be parenthesized too (the right side of `-` and `/`, the left of `^`, either side
 /// of a comparison).
@@ -206,7 +188,7 @@ fn show(e: &Expr, outer: u8, tight: bool) -> String {
                 format!(
                     "{} {} {}",
                     show(a, p, left_tight),
-                    symbol(*op),
+                    op.symbol(),
                     show(b, p, right_tight)
                 ),
                 p,

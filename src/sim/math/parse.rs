@@ -89,6 +89,25 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// How the operator is written (`AND` and `OR` in their word form).
+    pub const fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Pow => "^",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::And => "AND",
+            BinaryOp::Or => "OR",
+        }
+    }
+
     /// Whether the operator compares or combines truth values (its result is 0 or 1).
     pub const fn is_logical(self) -> bool {
         matches!(
@@ -214,21 +233,7 @@ impl fmt::Display for Expr {
             ExprKind::Unary(UnaryOp::Neg, a) => write!(f, "-({a})"),
             ExprKind::Unary(UnaryOp::Not, a) => write!(f, "NOT ({a})"),
             ExprKind::Binary(op, a, b) => {
-                let sym = match op {
-                    BinaryOp::Add => "+",
-                    BinaryOp::Sub => "-",
-                    BinaryOp::Mul => "*",
-                    BinaryOp::Div => "/",
-                    BinaryOp::Pow => "^",
-                    BinaryOp::Eq => "==",
-                    BinaryOp::Ne => "!=",
-                    BinaryOp::Lt => "<",
-                    BinaryOp::Le => "<=",
-                    BinaryOp::Gt => ">",
-                    BinaryOp::Ge => ">=",
-                    BinaryOp::And => "AND",
-                    BinaryOp::Or => "OR",
-                };
+                let sym = op.symbol();
                 write!(f, "({a} {sym} {b})")
             }
             ExprKind::Call(name, args) => {
