@@ -62,7 +62,7 @@ pub fn render(sections: &[(&str, Section)], machine: &Machine, binary: &str) -> 
          Terraform makes of every provider process, how much memory it takes during a real \
          `terraform apply`, how long hundreds of policies in one state take to create and \
          refresh over a slow network, how large the binary is, and how fast the simulator \
-         runs a month of one policy; then the simulated comparison of four ways to scale one \
+         runs a month of one policy; then the simulated comparison of five ways to scale one \
          service. Produced by `make bench` \
          (`examples/bench/main.rs`); the file is rewritten whole by every run, so compare \
          runs in version control.\n\n",
