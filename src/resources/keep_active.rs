@@ -175,8 +175,19 @@ pub async fn read(
         out.set(ARN, Value::Null);
         return Ok(());
     }
-    let found =
-        aws::optional(scheduler::find_schedule(&client.scheduler, &schedule_name(name)).await)?;
+    let found = match aws::optional(
+        scheduler::find_schedule(&client.scheduler, &schedule_name(name)).await,
+    ) {
+        Ok(found) => found,
+        // Import does not know whether the resource uses the schedule: without access to
+        // EventBridge Scheduler it takes none. Configured with `keep_queue_active`, the
+        // next apply reads it again (and adopts one of its own).
+        Err(e) if importing && !asked => {
+            tracing::warn!(error = %e, "cannot read the keep_queue_active schedule; importing without one");
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let ours = found
         .as_ref()
         .filter(|f| f.schedule.description == owner_description(owner));

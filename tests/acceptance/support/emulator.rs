@@ -18,10 +18,11 @@ use serde_json::Value as Json;
 
 /// The services the provider calls, by the suffix of their `AWS_ENDPOINT_URL_<SERVICE>`
 /// variable.
-pub const SERVICES: [&str; 5] = [
+pub const SERVICES: [&str; 6] = [
     "APPLICATION_AUTO_SCALING",
     "CLOUDWATCH",
     "ECS",
+    "SCHEDULER",
     "SQS",
     "STS",
 ];
