@@ -931,12 +931,13 @@ fn keep_queue_active(tf: &TerraformBin) {
         &[(ADDR, format!("{}/{}/{name}", f.cluster, f.service))],
     );
 
-    // Disabled behind Terraform's back: the plan shows it, apply enables it again.
+    // Disabled and set to 3 hours behind Terraform's back: the plan shows both, apply
+    // restores the schedule.
     let mut off = aws::clients()
         .scheduler
         .update_schedule()
         .name(&schedule)
-        .schedule_expression("rate(2 hours)")
+        .schedule_expression("rate(3 hours)")
         .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
         .flexible_time_window(
             aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
@@ -958,9 +959,17 @@ fn keep_queue_active(tf: &TerraformBin) {
         "the disabled schedule shows:\n{}",
         plan.text()
     );
+    assert!(
+        plan.stdout.contains("keep_queue_active_schedule_arn")
+            && plan.stdout.contains("every_hours")
+            && plan.stdout.contains("3 -> 2"),
+        "the plan shows the lost schedule and its hours:\n{}",
+        plan.stdout
+    );
     ws.apply();
     let got = schedule_in_aws(&schedule).expect("still there");
     assert_eq!(got.state().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(got.schedule_expression(), Some("rate(2 hours)"));
     ws.assert_plan_empty();
 
     ws.write_config(&resource(&f, &name, EXAMPLE));
