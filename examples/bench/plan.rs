@@ -10,8 +10,6 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-use terraform_provider_queuescale::aws::limit::Quota;
-use terraform_provider_queuescale::provider::config::MAX_RATE_LIMIT;
 
 use crate::report::{Figure, Section};
 use crate::terraform::{self, Context, TerraformBin, Workspace};
@@ -180,46 +178,18 @@ struct Many {
     data_state_bytes: usize,
 }
 
-fn unpaced_provider() -> String {
-    let mut b = "provider \"queuescale\" {\n  rate_limits {\n".to_owned();
-    for q in Quota::ALL {
-        let _ = writeln!(b, "    {} = {MAX_RATE_LIMIT}", q.attribute());
-    }
-    b.push_str("  }\n}\n");
-    b
-}
-
 fn many_config(idle: u32) -> String {
-    format!(
-        "{}\n{}\n\
-         resource \"queuescale_sqs_backlog_scaling_policy\" \"p\" {{\n  \
-           count                      = {MANY}\n  \
-           name                       = format(\"qsplan-%03d\", count.index)\n  \
-           queue_name                 = format(\"qsplan-q%03d\", count.index)\n  \
-           cluster_name               = \"qsplan\"\n  \
-           service_name               = format(\"qsplan-w%03d\", count.index)\n  \
-           min_capacity               = 0\n  \
-           max_capacity               = 10\n  \
-           acceptable_latency_seconds = 10\n  \
-           average_processing_seconds = 0.1\n  \
-           idle_minutes               = {idle}\n\
-         }}\n",
-        terraform::required_providers(),
-        unpaced_provider(),
+    scale::policies_config(
+        "qsplan",
+        MANY,
+        &scale::unpaced_provider_block(),
+        &format!("  idle_minutes               = {idle}\n"),
     )
 }
 
 fn update_many(bench: &Bench, tf: &TerraformBin) -> Result<Many> {
     eprintln!("bench:       {MANY} queues and ECS services");
-    let _fixtures: Vec<aws::ServiceFixture> = (0..MANY)
-        .map(|i| {
-            aws::ServiceFixture::create_named(
-                "qsplan",
-                &format!("qsplan-w{i:03}"),
-                &format!("qsplan-q{i:03}"),
-            )
-        })
-        .collect();
+    let _fixtures = scale::fixtures("qsplan", MANY);
     let write = [
         "apply",
         "-auto-approve",

@@ -80,15 +80,7 @@ pub fn run(bench: &Bench) -> Result<Section> {
     let mut steps = Vec::new();
     for &n in &bench.scale {
         eprintln!("bench:       {n} queues and ECS services");
-        let fixtures: Vec<aws::ServiceFixture> = (0..n)
-            .map(|i| {
-                aws::ServiceFixture::create_named(
-                    "qsbench",
-                    &format!("qsbench-w{i:03}"),
-                    &format!("qsbench-q{i:03}"),
-                )
-            })
-            .collect();
+        let fixtures = fixtures("qsbench", n);
         if let Some(before) = &bench.before {
             steps.extend(lifecycle(&tf, relay, n, Pacing::Baseline, before)?);
         }
@@ -116,38 +108,60 @@ pub fn provider_wrapper(bench: &Bench, dir: &Path) -> Result<PathBuf> {
     Ok(wrapper)
 }
 
+/// The provider block with every `rate_limits` entry at its highest.
+pub fn unpaced_provider_block() -> String {
+    let mut b = "provider \"queuescale\" {\n  rate_limits {\n".to_owned();
+    for q in Quota::ALL {
+        let _ = writeln!(b, "    {} = {MAX_RATE_LIMIT}", q.attribute());
+    }
+    b.push_str("  }\n}\n");
+    b
+}
+
 /// The provider block for `pacing`.
 fn provider_block(pacing: Pacing) -> String {
     match pacing {
         Pacing::Quotas | Pacing::Baseline => "provider \"queuescale\" {}\n".to_owned(),
-        Pacing::Unpaced => {
-            let mut b = "provider \"queuescale\" {\n  rate_limits {\n".to_owned();
-            for q in Quota::ALL {
-                let _ = writeln!(b, "    {} = {MAX_RATE_LIMIT}", q.attribute());
-            }
-            b.push_str("  }\n}\n");
-            b
-        }
+        Pacing::Unpaced => unpaced_provider_block(),
     }
 }
 
-fn config(n: usize, pacing: Pacing) -> String {
+/// `n` backlog policies (`count`) named `PREFIX-000`…, each on its own queue
+/// (`PREFIX-q000`…) and service (`PREFIX-w000`…) of cluster `PREFIX`, under `provider`;
+/// `extra` holds further argument lines.
+pub fn policies_config(prefix: &str, n: usize, provider: &str, extra: &str) -> String {
     format!(
-        "{}\n{}\n\
+        "{}\n{provider}\n\
          resource \"queuescale_sqs_backlog_scaling_policy\" \"p\" {{\n  \
            count                      = {n}\n  \
-           name                       = format(\"qsbench-%03d\", count.index)\n  \
-           queue_name                 = format(\"qsbench-q%03d\", count.index)\n  \
-           cluster_name               = \"qsbench\"\n  \
-           service_name               = format(\"qsbench-w%03d\", count.index)\n  \
+           name                       = format(\"{prefix}-%03d\", count.index)\n  \
+           queue_name                 = format(\"{prefix}-q%03d\", count.index)\n  \
+           cluster_name               = \"{prefix}\"\n  \
+           service_name               = format(\"{prefix}-w%03d\", count.index)\n  \
            min_capacity               = 0\n  \
            max_capacity               = 10\n  \
            acceptable_latency_seconds = 10\n  \
            average_processing_seconds = 0.1\n\
-         }}\n",
+         {extra}}}\n",
         terraform::required_providers(),
-        provider_block(pacing),
     )
+}
+
+/// The queues and ECS services [`policies_config`] names.
+pub fn fixtures(prefix: &str, n: usize) -> Vec<aws::ServiceFixture> {
+    (0..n)
+        .map(|i| {
+            aws::ServiceFixture::create_named(
+                prefix,
+                &format!("{prefix}-w{i:03}"),
+                &format!("{prefix}-q{i:03}"),
+            )
+        })
+        .collect()
+}
+
+fn config(n: usize, pacing: Pacing) -> String {
+    policies_config("qsbench", n, &provider_block(pacing), "")
 }
 
 /// Create, refresh and destroy `n` policies with `binary`. This build creates at AWS's
