@@ -248,9 +248,11 @@ fn objects_of(
 ) -> Result<Planned, Vec<String>> {
     let backlog = kind == PolicyResource::Backlog;
     let p = &change.planned;
-    let desired = match kind {
+    let (desired, keep_queue_active_every) = match kind {
         PolicyResource::Backlog => sqs_backlog_scaling_policy::planned_objects(p),
-        PolicyResource::Step => step_scaling_policy::planned_objects(p, &change.config),
+        PolicyResource::Step => {
+            step_scaling_policy::planned_objects(p, &change.config).map(|d| (d, None))
+        }
     }
     .ok_or_else(|| vec!["some inputs of the policy are not known".to_owned()])?;
     // Alarms that only notify (no policy of their purpose) act on nothing: not simulated.
@@ -339,11 +341,7 @@ fn objects_of(
             service,
         },
         average_processing: p.get("average_processing_seconds").as_f64(),
-        keep_queue_active_every: if backlog {
-            sqs_backlog_scaling_policy::planned_keep_active_every(p)
-        } else {
-            None
-        },
+        keep_queue_active_every,
     })
 }
 

@@ -673,19 +673,16 @@ fn desired(spec: &BacklogSpec, compiled: &Compiled) -> reconcile::Desired {
 }
 
 /// The objects a plan (or state) whose inputs are known compiles to, as modify_plan plans
-/// them and apply writes them; for the simulator.
-pub(crate) fn planned_objects(planned: &Value) -> Option<reconcile::Desired> {
+/// them and apply writes them, and the seconds between the calls of its
+/// `keep_queue_active` schedule, if any; for the simulator.
+pub(crate) fn planned_objects(planned: &Value) -> Option<(reconcile::Desired, Option<u32>)> {
     let spec = spec_from(planned)?;
-    Some(desired(&spec, &compile(&spec)))
-}
-
-/// Seconds between the calls of the `keep_queue_active` schedule a plan compiles, if any;
-/// for the simulator.
-pub(crate) fn planned_keep_active_every(planned: &Value) -> Option<u32> {
-    let spec = spec_from(planned)?;
-    compile(&spec)
+    let compiled = compile(&spec);
+    let keep_active_every = compiled
         .keep_active
-        .map(|k| k.keep.every_hours.saturating_mul(3600))
+        .as_ref()
+        .map(|k| k.keep.every_hours.saturating_mul(3600));
+    Some((desired(&spec, &compiled), keep_active_every))
 }
 
 /// The import id.
