@@ -8,7 +8,7 @@ use super::reconcile::ObjectError;
 use crate::aws::scheduler::{self, GET_QUEUE_ATTRIBUTES, ObservedSchedule, Schedule};
 use crate::aws::{self, AwsError};
 use crate::provider::Clients;
-use crate::scaling::backlog_policy::{KEEP_ACTIVE_SUFFIX, KeepActive, KeepAlive};
+use crate::scaling::backlog_policy::{KeepActive, KeepAlive, keep_active_name};
 use crate::tfplugin::Value;
 
 /// The block in configuration and state.
@@ -19,10 +19,6 @@ pub const ARN: &str = "keep_queue_active_schedule_arn";
 /// The description that marks `owner`'s schedule.
 fn owner_description(owner: &Owner) -> String {
     format!("{OWNER_TAG}={owner}")
-}
-
-fn schedule_name(resource_name: &str) -> String {
-    format!("{resource_name}{KEEP_ACTIVE_SUFFIX}")
 }
 
 /// The schedule as written: `GetQueueAttributes` of `queue_url` (one attribute is
@@ -86,7 +82,7 @@ pub async fn write(
     out: &mut Value,
 ) -> Result<(), ObjectError> {
     let recorded = state.get(ARN).as_str().map(str::to_owned);
-    let old_name = state.get("name").as_str().map(schedule_name);
+    let old_name = state.get("name").as_str().map(keep_active_name);
     if let Some(k) = want {
         let unchanged = recorded.is_some()
             && [BLOCK, "name", "queue_name"]
@@ -147,7 +143,7 @@ async fn delete_if_ours(client: &Clients, name: &str, owner: &Owner) -> Result<(
 pub async fn delete(client: &Clients, state: &Value, owner: &Owner) -> Result<(), AwsError> {
     let asked = !state.get(BLOCK).is_null() || state.get(ARN).as_str().is_some();
     match state.get("name").as_str() {
-        Some(name) if asked => delete_if_ours(client, &schedule_name(name), owner).await,
+        Some(name) if asked => delete_if_ours(client, &keep_active_name(name), owner).await,
         _ => Ok(()),
     }
 }
@@ -176,7 +172,7 @@ pub async fn read(
         return Ok(());
     }
     let found = match aws::optional(
-        scheduler::find_schedule(&client.scheduler, &schedule_name(name)).await,
+        scheduler::find_schedule(&client.scheduler, &keep_active_name(name)).await,
     ) {
         Ok(found) => found,
         // Import does not know whether the resource uses the schedule: without access to
@@ -221,4 +217,57 @@ pub async fn read(
         ]),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Owner {
+        Owner::new(
+            "queuescale_sqs_backlog_scaling_policy",
+            "service/main/worker",
+            Some("worker"),
+        )
+    }
+
+    fn written(queue: &str) -> ObservedSchedule {
+        let k = KeepAlive {
+            name: keep_active_name("worker"),
+            keep: KeepActive {
+                role_arn: "arn:aws:iam::123456789012:role/keep".into(),
+                every_hours: 5,
+            },
+            queue_name: queue.into(),
+        };
+        ObservedSchedule {
+            schedule: schedule(
+                &k,
+                &format!("https://sqs.us-east-1.amazonaws.com/123456789012/{queue}"),
+                &owner(),
+            ),
+            arn: "arn:aws:scheduler:us-east-1:123456789012:schedule/default/x".into(),
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn a_schedule_disabled_retargeted_or_on_another_queue_is_not_the_one_written() {
+        let ours = written("jobs");
+        assert!(matches(&ours, &owner(), "jobs"));
+        assert_eq!(ours.schedule.expression, "rate(5 hours)");
+        assert_eq!(KeepAlive::hours_of(&ours.schedule.expression), Some(5));
+        assert_eq!(KeepAlive::hours_of("rate(1 hour)"), Some(1));
+        assert_eq!(KeepAlive::hours_of("cron(0 * * * ? *)"), None);
+        let mut off = ours.clone();
+        off.enabled = false;
+        assert!(!matches(&off, &owner(), "jobs"));
+        let mut retargeted = ours.clone();
+        retargeted.schedule.target_arn = "arn:aws:scheduler:::aws-sdk:sqs:purgeQueue".into();
+        assert!(!matches(&retargeted, &owner(), "jobs"));
+        assert!(!matches(&written("other"), &owner(), "jobs"));
+        let mut foreign = ours;
+        foreign.schedule.description = "someone else's".into();
+        assert!(!matches(&foreign, &owner(), "jobs"));
+    }
 }

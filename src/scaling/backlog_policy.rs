@@ -332,6 +332,11 @@ impl KeepAlive {
 /// Suffix of the keep-active schedule's name.
 pub const KEEP_ACTIVE_SUFFIX: &str = "-keep-queue-active";
 
+/// The keep-active schedule's name for resource `name`.
+pub fn keep_active_name(name: &str) -> String {
+    format!("{name}{KEEP_ACTIVE_SUFFIX}")
+}
+
 /// Longest `name` whose schedule name fits EventBridge Scheduler's 64 characters.
 pub const MAX_NAME_LEN_WITH_SCHEDULE: usize = 64 - KEEP_ACTIVE_SUFFIX.len();
 
@@ -648,7 +653,7 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
         policies,
         alarms,
         keep_active: spec.keep_active.clone().map(|keep| KeepAlive {
-            name: format!("{}{KEEP_ACTIVE_SUFFIX}", spec.name),
+            name: keep_active_name(&spec.name),
             keep,
             queue_name: spec.queue_name.clone(),
         }),
