@@ -663,7 +663,8 @@ pub fn compile(spec: &BacklogSpec) -> Compiled {
 /// The dead-letter alarm: any message visible in the dead-letter queue, in the minute.
 /// It reads `ApproximateNumberOfMessagesVisible`: messages SQS moves there after
 /// `maxReceiveCount` receives are not counted by its `NumberOfMessagesSent` (SQS
-/// developer guide, "Available CloudWatch metrics for Amazon SQS"). Its actions are the
+/// developer guide, "Available CloudWatch metrics for Amazon SQS" and "Creating alarms for
+/// dead-letter queues using Amazon CloudWatch"). Its actions are the
 /// notifications alone; it scales nothing.
 fn dead_letter_alarm(spec: &BacklogSpec, dlq: &str) -> Alarm {
     Alarm {
